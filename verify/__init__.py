@@ -1,0 +1,1 @@
+"""Verify Desk: a newsroom verification desk (Django project and app)."""

@@ -1,0 +1,485 @@
+"""The desk: cases in the Django admin, with every change routed through the services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from verify import selectors, services, workflow
+from verify.models import (
+    Assignment,
+    Case,
+    CaseEvent,
+    CaseMedia,
+    ChecklistItem,
+    ChecklistQuestion,
+    MediaItem,
+    Platform,
+    Sighting,
+    Tag,
+    Verdict,
+)
+from verify.workflow import REVIEWER, Stage, WorkflowError
+
+User = get_user_model()
+MAX_ERRORS_SHOWN = 10
+
+
+def reviewers() -> QuerySet:
+    return User.objects.filter(Q(groups__name=REVIEWER) | Q(is_superuser=True), is_active=True).distinct()
+
+
+def badge(kind: str, value: str, label: str) -> str:
+    return format_html('<span class="vd-badge vd-{}-{}">{}</span>', kind, value, label)
+
+
+class CaseActionForm(helpers.ActionForm):
+    """Extra inputs the list's bulk actions read: a stage, a reviewer, a case to merge into."""
+
+    to_stage = forms.ChoiceField(label="stage", required=False, choices=[("", "— stage —"), *Stage.choices])
+    reviewer = forms.ModelChoiceField(
+        label="reviewer", required=False, queryset=reviewers(), empty_label="— reviewer —"
+    )
+    duplicate_of = forms.IntegerField(label="duplicate of case #", required=False, min_value=1)
+    note = forms.CharField(label="reason", required=False, max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reviewer"].queryset = reviewers()
+
+
+class AssigneeFilter(admin.SimpleListFilter):
+    title = "assignee"
+    parameter_name = "assignee"
+
+    def lookups(self, request, model_admin):
+        return [("none", "Unassigned"), *((str(u.pk), u.get_username()) for u in reviewers().order_by("username"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(assignments__isnull=True)
+        if self.value():
+            return queryset.filter(assignments__user_id=self.value())
+        return queryset
+
+
+class PlatformFilter(admin.SimpleListFilter):
+    title = "platform"
+    parameter_name = "platform"
+
+    def lookups(self, request, model_admin):
+        return Platform.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(sightings__platform=self.value()).distinct() if self.value() else queryset
+
+
+class SensitivityFilter(admin.SimpleListFilter):
+    title = "sensitivity"
+    parameter_name = "sensitivity"
+    FLAGS = {
+        "graphic": ("Graphic content", "is_graphic"),
+        "personal_data": ("Personal data visible", "shows_personal_data"),
+        "source_at_risk": ("Source at risk", "source_at_risk"),
+        "none": ("None marked", None),
+    }
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _) in self.FLAGS.items()]
+
+    def queryset(self, request, queryset):
+        if self.value() not in self.FLAGS:
+            return queryset
+        field = self.FLAGS[self.value()][1]
+        if field is None:
+            return queryset.filter(is_graphic=False, shows_personal_data=False, source_at_risk=False)
+        return queryset.filter(**{field: True})
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SightingInline(admin.TabularInline):
+    model = Sighting
+    extra = 0
+    fields = ["platform", "url", "account", "posted_at", "caption", "reported_by", "media_item"]
+    raw_id_fields = ["media_item"]
+    can_delete = False
+    formfield_overrides = {
+        Sighting._meta.get_field("caption"): {"widget": forms.Textarea(attrs={"rows": 2, "cols": 40})}
+    }
+
+
+class CaseMediaInline(ReadOnlyInline):
+    model = CaseMedia
+    verbose_name_plural = "media"
+    fields = ["original_name", "kind", "size", "sha256", "added_by", "added_at"]
+    readonly_fields = fields
+
+    @admin.display(description="original name")
+    def original_name(self, link):
+        return link.media_item.original_name
+
+    @admin.display(description="kind")
+    def kind(self, link):
+        return link.media_item.get_kind_display()
+
+    @admin.display(description="size (bytes)")
+    def size(self, link):
+        return f"{link.media_item.size:,}"
+
+    @admin.display(description="SHA-256")
+    def sha256(self, link):
+        return format_html("<code>{}</code>", link.media_item.sha256)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("media_item", "added_by")
+
+
+class AssignmentInline(ReadOnlyInline):
+    model = Assignment
+    fields = ["role", "user", "assigned_by", "assigned_at"]
+    readonly_fields = fields
+
+
+class ChecklistInline(ReadOnlyInline):
+    model = ChecklistItem
+    verbose_name_plural = "checklist"
+    fields = ["prompt", "required", "status", "notes", "updated_by", "updated_at"]
+    readonly_fields = fields
+
+
+class VerdictInline(ReadOnlyInline):
+    model = Verdict
+    verbose_name_plural = "verdict history"
+    fields = ["number", "rating", "confidence", "summary", "status", "author", "reviewed_by", "review_note"]
+    readonly_fields = fields
+
+
+class CaseEventInline(ReadOnlyInline):
+    model = CaseEvent
+    verbose_name_plural = "timeline"
+    fields = ["at", "kind", "actor_name", "change", "note"]
+    readonly_fields = fields
+    ordering = ["-at", "-pk"]
+
+    @admin.display(description="by")
+    def actor_name(self, event):
+        return event.actor.get_username() if event.actor else "system"
+
+    @admin.display(description="change")
+    def change(self, event):
+        return describe_change(event)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+def describe_change(event: CaseEvent) -> str:
+    """A short 'field: old → new' rendering of an event's values."""
+    keys = list(dict.fromkeys([*event.old, *event.new]))
+    rows = []
+    for key in keys:
+        old, new = event.old.get(key), event.new.get(key)
+        if isinstance(old, dict):
+            old = old.get("label", old)
+        if isinstance(new, dict):
+            new = new.get("label", new)
+        if key in event.old and key in event.new:
+            rows.append((key, f"{_short(old)} → {_short(new)}"))
+        else:
+            rows.append((key, _short(new if key in event.new else old)))
+    return format_html_join(format_html("<br>"), "<b>{}</b>: {}", rows)
+
+
+def _short(value, limit: int = 120) -> str:
+    text = "—" if value in (None, "", []) else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _report(request: HttpRequest, done: int, errors: list[str], what: str) -> None:
+    if done:
+        messages.success(request, f"{what}: {done} case(s) done.")
+    for error in errors[:MAX_ERRORS_SHOWN]:
+        messages.error(request, error)
+    if len(errors) > MAX_ERRORS_SHOWN:
+        messages.error(request, f"…and {len(errors) - MAX_ERRORS_SHOWN} more case(s) were refused.")
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    list_display = ["id", "title", "stage_badge", "priority_badge", "assignees", "media_count", "deadline_display"]
+    list_display_links = ["id", "title"]
+    list_filter = [
+        "stage",
+        AssigneeFilter,
+        "priority",
+        PlatformFilter,
+        ("tags", admin.RelatedOnlyFieldListFilter),
+        SensitivityFilter,
+    ]
+    search_fields = ["title", "claim", "sightings__url", "sightings__account"]
+    list_per_page = 50
+    action_form = CaseActionForm
+    actions = ["assign_to_me", "assign_lead", "assign_second", "move_to_stage", "mark_duplicate"]
+    filter_horizontal = ["tags"]
+    readonly_fields = ["stage_badge", "next_moves", "duplicate_of", "created_by", "created_at"]
+    fieldsets = [
+        (None, {"fields": ["title", "claim", ("stage_badge", "next_moves"), "duplicate_of"]}),
+        ("Priority", {"fields": [("priority", "deadline"), "tags"]}),
+        ("Sensitivity", {"fields": [("is_graphic", "shows_personal_data", "source_at_risk")]}),
+        (
+            "Claimed place and time",
+            {"fields": ["claimed_place", ("claimed_latitude", "claimed_longitude"), "claimed_at"]},
+        ),
+        ("Record", {"fields": [("created_by", "created_at")]}),
+    ]
+    inlines = [SightingInline, CaseMediaInline, AssignmentInline, ChecklistInline, VerdictInline, CaseEventInline]
+
+    class Media:
+        css = {"all": ["verify/desk.css"]}
+
+    def get_queryset(self, request):
+        return selectors.case_list(super().get_queryset(request))
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_transition_permission(self, request):
+        return request.user.has_perm("verify.transition_case")
+
+    def has_assign_permission(self, request):
+        return request.user.has_perm("verify.assign_case")
+
+    def has_take_permission(self, request):
+        return REVIEWER in workflow.roles_of(request.user)
+
+    # List columns
+
+    @admin.display(description="stage", ordering="stage")
+    def stage_badge(self, case):
+        return badge("stage", case.stage, case.get_stage_display())
+
+    @admin.display(description="priority", ordering="priority")
+    def priority_badge(self, case):
+        return badge("priority", case.get_priority_display().lower(), case.get_priority_display())
+
+    @admin.display(description="assignees")
+    def assignees(self, case):
+        people = [
+            (a.user.get_username(), "lead" if a.role == Assignment.Role.LEAD else "2nd") for a in case.assignments.all()
+        ]
+        return format_html_join(", ", "{} <small>({})</small>", people) or "—"
+
+    @admin.display(description="media", ordering="media_count")
+    def media_count(self, case):
+        return case.media_count
+
+    @admin.display(description="deadline", ordering="deadline")
+    def deadline_display(self, case):
+        if not case.deadline:
+            return "—"
+        text = timezone.localtime(case.deadline).strftime("%d %b %Y %H:%M")
+        return format_html('<span class="vd-overdue">{} (overdue)</span>', text) if case.is_overdue else text
+
+    @admin.display(description="can move to")
+    def next_moves(self, case):
+        moves = [
+            t.target.label + (f" (by: {t.only_via})" if t.only_via else "") for t in workflow.moves_from(case.stage)
+        ]
+        return ", ".join(moves) or "— (closed)"
+
+    # Saving: every write goes through a service so it lands in the timeline.
+
+    def save_model(self, request, obj, form, change):
+        changed = {name: form.cleaned_data[name] for name in form.changed_data if name in services.CASE_DETAIL_FIELDS}
+        if change:
+            if "tags" in form.changed_data:
+                changed["tags"] = list(form.cleaned_data["tags"])
+            services.update_case(case=obj, by=request.user, changes=changed)
+            return
+        details = {k: v for k, v in changed.items() if k not in ("title", "claim")}
+        tags = [t.name for t in form.cleaned_data.get("tags", [])]
+        created = services.open_case(
+            by=request.user, title=form.cleaned_data["title"], claim=form.cleaned_data["claim"], tags=tags, **details
+        )
+        obj.pk = created.pk
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change):
+        # Tags were saved by the service with the case; only the inlines remain.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Sighting:
+            return super().save_formset(request, form, formset, change)
+        for sighting_form in formset.forms:
+            if not sighting_form.has_changed() or not sighting_form.cleaned_data:
+                continue
+            data = {name: sighting_form.cleaned_data.get(name) for name in SightingInline.fields}
+            data = {k: ("" if v is None and k not in ("posted_at", "media_item") else v) for k, v in data.items()}
+            if sighting_form.instance.pk:
+                changes = {name: data[name] for name in sighting_form.changed_data if name in data}
+                services.update_sighting(sighting=sighting_form.instance, by=request.user, changes=changes)
+            else:
+                services.add_sighting(case=form.instance, by=request.user, **data)
+
+    # Bulk actions
+
+    def _each(self, request, queryset, what: str, do) -> None:
+        done, errors = 0, []
+        for case in queryset:
+            try:
+                do(case)
+                done += 1
+            except (WorkflowError, ValidationError) as exc:
+                errors.append(f"Case #{case.pk}: {_message(exc)}")
+        _report(request, done, errors, what)
+
+    def _action_value(self, request, name: str):
+        form = CaseActionForm(request.POST)
+        form.is_valid()
+        if name in form.errors:
+            raise WorkflowError(f"{form.fields[name].label}: {' '.join(form.errors[name])}")
+        return form.cleaned_data.get(name)
+
+    @admin.action(description="Assign to me (lead, or second if a lead is set)", permissions=["take"])
+    def assign_to_me(self, request, queryset):
+        def take(case):
+            role = Assignment.Role.SECOND if case.assignments.filter(role="lead").exists() else Assignment.Role.LEAD
+            services.assign_reviewer(case=case, user=request.user, by=request.user, role=role)
+
+        self._each(request, queryset, "Assigned to you", take)
+
+    def _assign(self, request, queryset, role):
+        reviewer = self._action_value(request, "reviewer")
+        if reviewer is None:
+            messages.error(request, "Choose a reviewer in the 'reviewer' box next to the action, then run it again.")
+            return
+        label = f"Assigned {reviewer.get_username()} as {Assignment.Role(role).label.lower()}"
+        self._each(
+            request,
+            queryset,
+            label,
+            lambda case: services.assign_reviewer(case=case, user=reviewer, by=request.user, role=role),
+        )
+
+    @admin.action(description="Assign the chosen reviewer as lead", permissions=["assign"])
+    def assign_lead(self, request, queryset):
+        self._assign(request, queryset, Assignment.Role.LEAD)
+
+    @admin.action(description="Assign the chosen reviewer as second reviewer", permissions=["assign"])
+    def assign_second(self, request, queryset):
+        self._assign(request, queryset, Assignment.Role.SECOND)
+
+    @admin.action(description="Move to the chosen stage", permissions=["transition"])
+    def move_to_stage(self, request, queryset):
+        try:
+            stage = workflow.parse_stage(self._action_value(request, "to_stage") or "")
+        except WorkflowError as exc:
+            messages.error(request, f"Choose a stage in the 'stage' box next to the action. {exc}")
+            return
+        note = self._action_value(request, "note") or ""
+        self._each(
+            request,
+            queryset,
+            f"Moved to {stage.label}",
+            lambda case: services.transition_case(case=case, to=stage, by=request.user, note=note),
+        )
+
+    @admin.action(description="Mark as duplicate of the case # given", permissions=["transition"])
+    def mark_duplicate(self, request, queryset):
+        try:
+            target_id = self._action_value(request, "duplicate_of")
+        except WorkflowError as exc:
+            messages.error(request, str(exc))
+            return
+        survivor = Case.objects.filter(pk=target_id).first() if target_id else None
+        if survivor is None:
+            messages.error(
+                request,
+                f"No case #{target_id} exists."
+                if target_id
+                else "Give the surviving case's number in 'duplicate of case #'.",
+            )
+            return
+        note = self._action_value(request, "note") or ""
+        self._each(
+            request,
+            queryset,
+            f"Marked as duplicate of #{survivor.pk}",
+            lambda case: services.mark_duplicate(case=case, of=survivor, by=request.user, note=note),
+        )
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(exc.messages)
+    return str(exc)
+
+
+@admin.register(CaseEvent)
+class CaseEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "case", "kind", "actor", "note"]
+    list_filter = ["kind"]
+    search_fields = ["case__title", "note"]
+    list_select_related = ["case", "actor"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MediaItem)
+class MediaItemAdmin(admin.ModelAdmin):
+    list_display = ["sha256", "kind", "original_name", "size", "collected_by", "collected_at"]
+    list_filter = ["kind"]
+    search_fields = ["sha256", "original_name"]
+    readonly_fields = [f.name for f in MediaItem._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ChecklistQuestion)
+class ChecklistQuestionAdmin(admin.ModelAdmin):
+    list_display = ["position", "key", "prompt", "required", "active"]
+    list_display_links = ["key"]
+    list_editable = ["position", "required", "active"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    search_fields = ["name"]

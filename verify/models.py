@@ -1,0 +1,354 @@
+"""The desk's data: cases, the media and sightings behind them, the review work, and the audit trail."""
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from verify.workflow import Stage
+
+User = settings.AUTH_USER_MODEL
+
+
+class Priority(models.IntegerChoices):
+    LOW = 0, "Low"
+    NORMAL = 1, "Normal"
+    HIGH = 2, "High"
+    URGENT = 3, "Urgent"
+
+
+class Platform(models.TextChoices):
+    TELEGRAM = "telegram", "Telegram"
+    X = "x", "X (Twitter)"
+    FACEBOOK = "facebook", "Facebook"
+    INSTAGRAM = "instagram", "Instagram"
+    TIKTOK = "tiktok", "TikTok"
+    YOUTUBE = "youtube", "YouTube"
+    WHATSAPP = "whatsapp", "WhatsApp"
+    NEWS_SITE = "news_site", "News site"
+    OFFICIAL = "official", "Official statement"
+    OTHER = "other", "Other"
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Case(models.Model):
+    title = models.CharField(max_length=200)
+    claim = models.TextField(help_text="The claim as it circulates, in its own words.")
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.NEW, db_index=True)
+    # Bumped by every stage change so that two people moving the same case cannot
+    # both win (see services.change_stage).
+    version = models.PositiveIntegerField(default=0, editable=False)
+    stage_before_hold = models.CharField(max_length=20, choices=Stage.choices, blank=True, editable=False)
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates", editable=False
+    )
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL, db_index=True)
+    deadline = models.DateTimeField(null=True, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="cases")
+
+    is_graphic = models.BooleanField("graphic content", default=False)
+    shows_personal_data = models.BooleanField("personal data visible", default=False)
+    source_at_risk = models.BooleanField("source at risk", default=False)
+
+    claimed_place = models.CharField(max_length=200, blank=True)
+    claimed_latitude = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)]
+    )
+    claimed_longitude = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]
+    )
+    claimed_at = models.DateTimeField("claimed time", null=True, blank=True)
+
+    # Stable key of a case loaded from seeds/, so that loading twice changes nothing.
+    seed_key = models.SlugField(max_length=80, unique=True, null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-priority", "deadline", "created_at"]
+        permissions = [
+            ("transition_case", "Can move a case between stages"),
+            ("assign_case", "Can assign reviewers to a case"),
+            ("export_report", "Can export verdict reports"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(duplicate_of=models.F("pk")), name="case_not_duplicate_of_itself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:verify_case_change", args=[self.pk])
+
+    @property
+    def is_overdue(self) -> bool:
+        return bool(self.deadline and self.deadline < timezone.now() and self.stage not in _CLOSED)
+
+    def pending_extraction_count(self) -> int:
+        return Extraction.objects.filter(
+            media_item__cases=self, status__in=[Extraction.Status.PENDING, Extraction.Status.RUNNING]
+        ).count()
+
+
+_CLOSED = {Stage.PUBLISHED, Stage.DUPLICATE, Stage.DISMISSED}
+
+
+class MediaItem(models.Model):
+    """One file, identified by its SHA-256, stored once and never modified."""
+
+    class Kind(models.TextChoices):
+        PHOTO = "photo", "Photo"
+        VIDEO = "video", "Video"
+        OTHER = "other", "Other (unsupported)"
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    mime_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveBigIntegerField()
+    original_name = models.CharField(max_length=255, blank=True)
+    file = models.FileField(max_length=255, upload_to="media/")
+    collected_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    collected_at = models.DateTimeField(default=timezone.now)
+    cases = models.ManyToManyField(Case, through="CaseMedia", related_name="media_items")
+
+    class Meta:
+        ordering = ["collected_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name or self.kind} ({self.sha256[:12]}…)"
+
+
+class CaseMedia(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="case_media")
+    media_item = models.ForeignKey(MediaItem, on_delete=models.PROTECT, related_name="case_links")
+    added_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "media_item"], name="media_once_per_case")]
+        verbose_name = "media item"
+
+    def __str__(self) -> str:
+        return str(self.media_item)
+
+
+class Extraction(models.Model):
+    """One extractor's reading of one media item; re-runnable, never duplicated."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        OK = "ok", "OK"
+        UNSUPPORTED = "unsupported", "Unsupported"
+        FAILED = "failed", "Failed"
+        TIMED_OUT = "timed_out", "Timed out"
+
+    media_item = models.ForeignKey(MediaItem, on_delete=models.CASCADE, related_name="extractions")
+    extractor = models.CharField(max_length=40)
+    extractor_version = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    result = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["media_item", "extractor"], name="one_extraction_per_extractor")]
+
+    def __str__(self) -> str:
+        return f"{self.extractor} of {self.media_item}: {self.status}"
+
+
+class Sighting(models.Model):
+    """Where a media item, or the case's claim, appeared."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="sightings")
+    media_item = models.ForeignKey(
+        MediaItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="sightings"
+    )
+    url = models.URLField("URL", max_length=2000, blank=True)
+    platform = models.CharField(max_length=20, choices=Platform.choices, default=Platform.OTHER)
+    account = models.CharField(max_length=200, blank=True, help_text="Account, channel or outlet that posted it.")
+    posted_at = models.DateTimeField(null=True, blank=True)
+    caption = models.TextField(blank=True)
+    reported_by = models.CharField(max_length=200, blank=True, help_text="Who pointed the desk to it.")
+    added_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = [models.F("posted_at").asc(nulls_last=True), "added_at"]
+
+    def __str__(self) -> str:
+        where = self.account or self.url or self.get_platform_display()
+        return f"{self.get_platform_display()}: {where}"
+
+
+class ChecklistQuestion(models.Model):
+    """The template every new case's checklist is copied from; editable by admins."""
+
+    key = models.SlugField(max_length=40, unique=True)
+    prompt = models.CharField(max_length=300)
+    required = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "key"]
+
+    def __str__(self) -> str:
+        return self.prompt
+
+
+class ChecklistItem(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CONFIRMED = "confirmed", "Confirmed"
+        REFUTED = "refuted", "Refuted"
+        UNKNOWN = "unknown", "Unknown"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="checklist")
+    key = models.SlugField(max_length=40)
+    prompt = models.CharField(max_length=300)
+    required = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    notes = models.TextField(blank=True)
+    evidence_links = models.JSONField(default=list, blank=True)
+    updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "key"]
+        constraints = [models.UniqueConstraint(fields=["case", "key"], name="question_once_per_case")]
+
+    def __str__(self) -> str:
+        return f"{self.prompt} ({self.get_status_display()})"
+
+
+class Assignment(models.Model):
+    class Role(models.TextChoices):
+        LEAD = "lead", "Lead reviewer"
+        SECOND = "second", "Second reviewer"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="assignments")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.LEAD)
+    assigned_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    assigned_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["role"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "role"], name="one_reviewer_per_role"),
+            models.UniqueConstraint(fields=["case", "user"], name="one_role_per_reviewer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
+
+class Verdict(models.Model):
+    """One version of a case's verdict; a new proposal is a new row, never an edit."""
+
+    class Rating(models.TextChoices):
+        VERIFIED = "verified", "Verified"
+        MISLEADING = "misleading", "Misleading / miscaptioned"
+        MANIPULATED = "manipulated", "Manipulated"
+        STAGED = "staged", "Staged"
+        FALSE = "false", "False"
+        UNVERIFIABLE = "unverifiable", "Unverifiable"
+
+    class Confidence(models.TextChoices):
+        LOW = "low", "Low"
+        MEDIUM = "medium", "Medium"
+        HIGH = "high", "High"
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        APPROVED = "approved", "Approved"
+        SENT_BACK = "sent_back", "Sent back"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="verdicts")
+    number = models.PositiveIntegerField()
+    rating = models.CharField(max_length=20, choices=Rating.choices)
+    confidence = models.CharField(max_length=10, choices=Confidence.choices)
+    summary = models.CharField(max_length=280)
+    rationale = models.TextField()
+    author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="verdicts_written")
+    proposed_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    reviewed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="verdicts_reviewed"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["case", "-number"]
+        permissions = [
+            ("propose_verdict", "Can propose a verdict on an assigned case"),
+            ("approve_verdict", "Can approve or send back a verdict"),
+        ]
+        constraints = [models.UniqueConstraint(fields=["case", "number"], name="verdict_version_once")]
+
+    def __str__(self) -> str:
+        return f"v{self.number} {self.get_rating_display()} ({self.get_status_display()})"
+
+
+class CaseEvent(models.Model):
+    """The append-only audit trail and chain of custody of a case and its files."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", "Case opened"
+        UPDATED = "updated", "Case details changed"
+        STAGE_CHANGED = "stage_changed", "Stage changed"
+        ASSIGNED = "assigned", "Reviewer assigned"
+        UNASSIGNED = "unassigned", "Reviewer unassigned"
+        SIGHTING_ADDED = "sighting_added", "Sighting added"
+        SIGHTING_CHANGED = "sighting_changed", "Sighting changed"
+        MEDIA_COLLECTED = "media_collected", "Media collected"
+        CHECKLIST_ANSWERED = "checklist_answered", "Checklist answered"
+        VERDICT_PROPOSED = "verdict_proposed", "Verdict proposed"
+        VERDICT_APPROVED = "verdict_approved", "Verdict approved"
+        VERDICT_SENT_BACK = "verdict_sent_back", "Verdict sent back"
+
+    # PROTECT: a case with history cannot be deleted; dismiss it instead.
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    media_item = models.ForeignKey(MediaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    # Empty actor means the pipeline (or a seed load) acted, not a person.
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    old = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    new = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["case", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.actor or 'system'}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Case events are append-only; write a new event instead of editing one")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Case events are append-only and cannot be deleted")

@@ -1,0 +1,408 @@
+"""Every change of a case's state, each in one transaction with the CaseEvent that records it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from verify import workflow
+from verify.models import (
+    Assignment,
+    Case,
+    CaseEvent,
+    ChecklistItem,
+    ChecklistQuestion,
+    Sighting,
+    Tag,
+    Verdict,
+)
+from verify.workflow import DESK, EDITOR, REVIEWER, SYSTEM, Stage, WorkflowError, check_role
+
+log = logging.getLogger(__name__)
+
+# Case fields that desk staff edit directly; stage, duplicate_of and assignees
+# change only through their own services below.
+CASE_DETAIL_FIELDS = (
+    "title",
+    "claim",
+    "priority",
+    "deadline",
+    "is_graphic",
+    "shows_personal_data",
+    "source_at_risk",
+    "claimed_place",
+    "claimed_latitude",
+    "claimed_longitude",
+    "claimed_at",
+)
+SIGHTING_FIELDS = ("media_item", "url", "platform", "account", "posted_at", "caption", "reported_by")
+CASE_EDITORS = {DESK, EDITOR, SYSTEM}
+
+
+def _plain(value):
+    """A JSON-friendly form of a field value for the audit trail."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "pk"):
+        return {"id": value.pk, "label": str(value)}
+    return value
+
+
+def record_event(*, case: Case, kind: str, by, old=None, new=None, note: str = "", media_item=None) -> CaseEvent:
+    """Append one event to the case's history. Call only inside the transaction of the change."""
+    return CaseEvent.objects.create(
+        case=case,
+        kind=kind,
+        actor=by,
+        old=old or {},
+        new=new or {},
+        note=note,
+        media_item=media_item,
+    )
+
+
+def _check_detail_fields(names: Iterable[str]) -> None:
+    unknown = sorted(set(names) - set(CASE_DETAIL_FIELDS) - {"tags"})
+    if unknown:
+        raise WorkflowError(
+            f"Cannot set {', '.join(unknown)} on a case here; editable details are: {', '.join(CASE_DETAIL_FIELDS)}"
+        )
+
+
+def _tags(names: Iterable[str]) -> list[Tag]:
+    cleaned = sorted({name.strip().lower() for name in names if name and name.strip()})
+    return [Tag.objects.get_or_create(name=name)[0] for name in cleaned]
+
+
+@transaction.atomic
+def open_case(*, by, title: str, claim: str, tags: Iterable[str] = (), seed_key: str | None = None, **details) -> Case:
+    """Open a case from a tip and give it the checklist from the current template."""
+    check_role(by, CASE_EDITORS, "open cases")
+    _check_detail_fields(details)
+    case = Case(title=title, claim=claim, created_by=by, seed_key=seed_key, **details)
+    case.full_clean(exclude=["tags"])
+    case.save()
+    tag_objects = _tags(tags)
+    case.tags.set(tag_objects)
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(case=case, key=q.key, prompt=q.prompt, required=q.required, position=q.position)
+        for q in ChecklistQuestion.objects.filter(active=True)
+    )
+    snapshot = {name: _plain(getattr(case, name)) for name in ("title", "claim", "priority", "stage")}
+    snapshot["tags"] = [t.name for t in tag_objects]
+    record_event(case=case, kind=CaseEvent.Kind.OPENED, by=by, new=snapshot)
+    return case
+
+
+@transaction.atomic
+def update_case(*, case: Case, by, changes: dict) -> Case:
+    """Change a case's details; the event lists each changed field's old and new value."""
+    check_role(by, CASE_EDITORS, "edit case details")
+    _check_detail_fields(changes)
+    current = Case.objects.select_for_update().get(pk=case.pk)
+    old, new = {}, {}
+    for name, value in changes.items():
+        if name == "tags":
+            before = sorted(current.tags.values_list("name", flat=True))
+            tag_objects = _tags(t if isinstance(t, str) else t.name for t in value)
+            after = [t.name for t in tag_objects]
+            if before != after:
+                current.tags.set(tag_objects)
+                old["tags"], new["tags"] = before, after
+        elif getattr(current, name) != value:
+            old[name], new[name] = _plain(getattr(current, name)), _plain(value)
+            setattr(current, name, value)
+    if not old:
+        return current
+    current.full_clean(exclude=["tags"])
+    current.save()
+    record_event(case=current, kind=CaseEvent.Kind.UPDATED, by=by, old=old, new=new)
+    return current
+
+
+def _move(*, case: Case, to: Stage, by, note: str = "", extra: dict | None = None, event_data=None) -> Case:
+    """Move the case from the stage the caller saw to `to`, or fail if someone moved it first.
+
+    The UPDATE only matches the row if its stage and version are still what the
+    caller loaded, so of two concurrent moves exactly one succeeds.
+    """
+    seen_stage, seen_version = case.stage, case.version
+    fields = {"stage": to, "version": F("version") + 1, "updated_at": timezone.now(), **(extra or {})}
+    matched = Case.objects.filter(pk=case.pk, stage=seen_stage, version=seen_version).update(**fields)
+    if not matched:
+        now = Case.objects.filter(pk=case.pk).values_list("stage", flat=True).first()
+        now_label = Stage(now).label if now else "deleted"
+        raise workflow.StaleCase(
+            f"Case #{case.pk} was changed by someone else while you were working on it "
+            f"(it is now in {now_label}, you saw {Stage(seen_stage).label}). Reload it and try again."
+        )
+    case.refresh_from_db()
+    record_event(
+        case=case,
+        kind=CaseEvent.Kind.STAGE_CHANGED,
+        by=by,
+        old={"stage": seen_stage},
+        new={"stage": str(to), **(event_data or {})},
+        note=note,
+    )
+    return case
+
+
+@transaction.atomic
+def transition_case(*, case: Case, to: str, by, note: str = "") -> Case:
+    """Move a case to another stage, if the workflow lets `by` make that move now."""
+    target = workflow.parse_stage(to) if isinstance(to, str) else to
+    workflow.check_transition(case=case, to=target, user=by, note=note)
+    extra = {}
+    if target == Stage.ON_HOLD:
+        extra["stage_before_hold"] = case.stage
+    elif case.stage == Stage.ON_HOLD:
+        extra["stage_before_hold"] = ""
+    return _move(case=case, to=target, by=by, note=note, extra=extra)
+
+
+@transaction.atomic
+def mark_duplicate(*, case: Case, of: Case, by, note: str = "") -> Case:
+    """Close `case` as a duplicate of the surviving case `of`."""
+    if of.pk == case.pk:
+        raise WorkflowError(f"Case #{case.pk} cannot be a duplicate of itself")
+    survivor = of
+    if survivor.stage == Stage.DUPLICATE:
+        raise WorkflowError(
+            f"Case #{of.pk} is itself a duplicate of case #{of.duplicate_of_id}; mark it a duplicate of that one"
+        )
+    if survivor.stage == Stage.DISMISSED:
+        raise WorkflowError(f"Case #{of.pk} is dismissed; a duplicate must point at a case that is still kept")
+    workflow.check_transition(case=case, to=Stage.DUPLICATE, user=by, via="mark as duplicate of…")
+    return _move(
+        case=case,
+        to=Stage.DUPLICATE,
+        by=by,
+        note=note,
+        extra={"duplicate_of": survivor},
+        event_data={"duplicate_of": survivor.pk},
+    )
+
+
+def _notify_assignee(assignment: Assignment) -> None:
+    user = assignment.user
+    if not user.email:
+        return
+    case = assignment.case
+    lines = [
+        f"You are now {assignment.get_role_display().lower()} on case #{case.pk}: {case.title}",
+        "",
+        f"Claim: {case.claim}",
+    ]
+    if case.deadline:
+        lines.append(f"Deadline: {case.deadline:%d %b %Y %H:%M} UTC")
+    lines += ["", f"Open it: {settings.SITE_URL}{case.get_absolute_url()}"]
+    send_mail(
+        f"[Verify Desk] Case #{case.pk} assigned to you",
+        "\n".join(lines),
+        settings.DEFAULT_FROM_EMAIL,
+        [user.email],
+        fail_silently=True,
+    )
+
+
+@transaction.atomic
+def assign_reviewer(*, case: Case, user, by, role: str = Assignment.Role.LEAD) -> Assignment:
+    """Make `user` the case's lead or second reviewer, replacing whoever held that role."""
+    role = Assignment.Role(role)
+    if REVIEWER not in workflow.roles_of(user):
+        raise WorkflowError(f"{user.get_username()} is not a reviewer; only reviewers can be assigned to cases")
+    by_roles = workflow.roles_of(by)
+    if not by_roles & {DESK, EDITOR}:
+        if by != user:
+            check_role(by, {DESK, EDITOR}, "assign other people to cases")
+        check_role(by, {REVIEWER}, "take cases")
+    if case.stage in workflow.CLOSED_STAGES:
+        raise WorkflowError(f"Case #{case.pk} is {Stage(case.stage).label}; closed cases are not assigned")
+    Case.objects.select_for_update().filter(pk=case.pk).first()
+    current = {a.role: a for a in case.assignments.select_related("user")}
+    held = current.get(role)
+    if held and held.user_id == user.pk:
+        return held
+    if held and not by_roles & {DESK, EDITOR}:
+        raise WorkflowError(f"Case #{case.pk} already has a {role.label.lower()} ({held.user.get_username()})")
+    other = next((a for a in current.values() if a.user_id == user.pk), None)
+    if other:
+        raise WorkflowError(f"{user.get_username()} is already {other.get_role_display().lower()} on case #{case.pk}")
+    if held:
+        _unassign(case=case, assignment=held, by=by)
+    try:
+        with transaction.atomic():
+            assignment = Assignment.objects.create(case=case, user=user, role=role, assigned_by=by)
+    except IntegrityError:
+        raise workflow.StaleCase(f"Someone else just assigned case #{case.pk}; reload it and try again") from None
+    record_event(case=case, kind=CaseEvent.Kind.ASSIGNED, by=by, new={"user": user.get_username(), "role": str(role)})
+    transaction.on_commit(lambda: _notify_assignee(assignment))
+    return assignment
+
+
+def _unassign(*, case: Case, assignment: Assignment, by, note: str = "") -> None:
+    record_event(
+        case=case,
+        kind=CaseEvent.Kind.UNASSIGNED,
+        by=by,
+        old={"user": assignment.user.get_username(), "role": assignment.role},
+        note=note,
+    )
+    assignment.delete()
+
+
+@transaction.atomic
+def unassign_reviewer(*, case: Case, role: str, by, note: str = "") -> None:
+    role = Assignment.Role(role)
+    assignment = case.assignments.select_related("user").filter(role=role).first()
+    if assignment is None:
+        raise WorkflowError(f"Case #{case.pk} has no {role.label.lower()} to unassign")
+    if assignment.user != by:
+        check_role(by, {DESK, EDITOR}, "unassign other reviewers")
+    _unassign(case=case, assignment=assignment, by=by, note=note)
+
+
+@transaction.atomic
+def add_sighting(*, case: Case, by, **fields) -> Sighting:
+    check_role(by, {DESK, EDITOR, REVIEWER, SYSTEM}, "add sightings")
+    unknown = sorted(set(fields) - set(SIGHTING_FIELDS))
+    if unknown:
+        raise WorkflowError(f"Unknown sighting field(s): {', '.join(unknown)}")
+    sighting = Sighting(case=case, added_by=by, **fields)
+    sighting.full_clean()
+    sighting.save()
+    record_event(
+        case=case,
+        kind=CaseEvent.Kind.SIGHTING_ADDED,
+        by=by,
+        new={name: _plain(getattr(sighting, name)) for name in ("url", "platform", "account", "posted_at")},
+    )
+    return sighting
+
+
+@transaction.atomic
+def update_sighting(*, sighting: Sighting, by, changes: dict) -> Sighting:
+    check_role(by, {DESK, EDITOR, REVIEWER, SYSTEM}, "edit sightings")
+    current = Sighting.objects.select_for_update().get(pk=sighting.pk)
+    old, new = {}, {}
+    for name, value in changes.items():
+        if name not in SIGHTING_FIELDS:
+            raise WorkflowError(f"Unknown sighting field: {name}")
+        if getattr(current, name) != value:
+            old[name], new[name] = _plain(getattr(current, name)), _plain(value)
+            setattr(current, name, value)
+    if old:
+        current.full_clean()
+        current.save()
+        record_event(case=current.case, kind=CaseEvent.Kind.SIGHTING_CHANGED, by=by, old=old, new=new)
+    return current
+
+
+@transaction.atomic
+def answer_checklist_item(
+    *, item: ChecklistItem, by, status: str, notes: str | None = None, evidence_links: list[str] | None = None
+) -> ChecklistItem:
+    """Record a reviewer's answer to one checklist question."""
+    case = item.case
+    if not case.assignments.filter(user=by).exists():
+        check_role(by, {EDITOR}, "answer the checklist of a case not assigned to them")
+    status = ChecklistItem.Status(status)
+    old = {"status": item.status, "notes": item.notes, "evidence_links": item.evidence_links}
+    item.status = status
+    if notes is not None:
+        item.notes = notes
+    if evidence_links is not None:
+        item.evidence_links = [link.strip() for link in evidence_links if link.strip()]
+    item.updated_by = by
+    item.save()
+    new = {"status": str(item.status), "notes": item.notes, "evidence_links": item.evidence_links}
+    record_event(case=case, kind=CaseEvent.Kind.CHECKLIST_ANSWERED, by=by, old={"question": item.key, **old}, new=new)
+    return item
+
+
+@transaction.atomic
+def propose_verdict(*, case: Case, by, rating: str, confidence: str, summary: str, rationale: str) -> Verdict:
+    """A case's assigned reviewer proposes a verdict; the case goes to awaiting approval."""
+    check_role(by, {REVIEWER}, "propose verdicts")
+    if not case.assignments.filter(user=by).exists():
+        raise workflow.NotPermitted(
+            f"{by.get_username()} is not assigned to case #{case.pk}; only its reviewers propose its verdict"
+        )
+    open_required = list(
+        case.checklist.filter(required=True, status=ChecklistItem.Status.OPEN).values_list("prompt", flat=True)
+    )
+    if open_required:
+        raise workflow.ConditionNotMet(f"Answer the required checklist questions first: {'; '.join(open_required)}")
+    workflow.check_transition(case=case, to=Stage.AWAITING_APPROVAL, user=by, via="propose a verdict")
+    number = (case.verdicts.aggregate(n=Max("number"))["n"] or 0) + 1
+    verdict = Verdict(
+        case=case,
+        number=number,
+        rating=rating,
+        confidence=confidence,
+        summary=summary.strip(),
+        rationale=rationale.strip(),
+        author=by,
+    )
+    verdict.full_clean()
+    verdict.save()
+    _move(case=case, to=Stage.AWAITING_APPROVAL, by=by, event_data={"verdict": number})
+    record_event(
+        case=case,
+        kind=CaseEvent.Kind.VERDICT_PROPOSED,
+        by=by,
+        new={"version": number, "rating": rating, "confidence": confidence, "summary": verdict.summary},
+    )
+    return verdict
+
+
+def _pending_verdict(case: Case, by, doing: str) -> Verdict:
+    verdict = case.verdicts.filter(status=Verdict.Status.PROPOSED).order_by("-number").first()
+    if verdict is None:
+        raise WorkflowError(f"Case #{case.pk} has no proposed verdict to {doing}")
+    if verdict.author_id == by.pk:
+        raise workflow.NotPermitted(
+            f"{by.get_username()} wrote verdict v{verdict.number} of case #{case.pk}; another editor must {doing} it"
+        )
+    return verdict
+
+
+@transaction.atomic
+def approve_verdict(*, case: Case, by, note: str = "") -> Verdict:
+    """An editor who did not write it approves the proposed verdict; the case is published."""
+    check_role(by, {EDITOR}, "approve verdicts")
+    verdict = _pending_verdict(case, by, "approve")
+    workflow.check_transition(case=case, to=Stage.PUBLISHED, user=by, via="approve the verdict")
+    _move(case=case, to=Stage.PUBLISHED, by=by, note=note, event_data={"verdict": verdict.number})
+    verdict.status = Verdict.Status.APPROVED
+    verdict.reviewed_by, verdict.reviewed_at, verdict.review_note = by, timezone.now(), note
+    verdict.save()
+    record_event(case=case, kind=CaseEvent.Kind.VERDICT_APPROVED, by=by, new={"version": verdict.number}, note=note)
+    return verdict
+
+
+@transaction.atomic
+def send_back_verdict(*, case: Case, by, reason: str) -> Verdict:
+    """An editor returns the proposed verdict to review, saying why."""
+    check_role(by, {EDITOR}, "send verdicts back")
+    if not reason.strip():
+        raise WorkflowError("Say why the verdict goes back; the reviewer reads it in the case history")
+    verdict = _pending_verdict(case, by, "send back")
+    workflow.check_transition(case=case, to=Stage.IN_REVIEW, user=by, via="send the verdict back")
+    _move(case=case, to=Stage.IN_REVIEW, by=by, note=reason, event_data={"verdict": verdict.number})
+    verdict.status = Verdict.Status.SENT_BACK
+    verdict.reviewed_by, verdict.reviewed_at, verdict.review_note = by, timezone.now(), reason
+    verdict.save()
+    record_event(case=case, kind=CaseEvent.Kind.VERDICT_SENT_BACK, by=by, new={"version": verdict.number}, note=reason)
+    return verdict
