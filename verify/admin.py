@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from verify import selectors, services, workflow
 from verify.models import (
@@ -124,9 +125,13 @@ class SightingInline(admin.TabularInline):
     fields = ["platform", "url", "account", "posted_at", "caption", "reported_by", "media_item"]
     raw_id_fields = ["media_item"]
     can_delete = False
-    formfield_overrides = {
-        Sighting._meta.get_field("caption"): {"widget": forms.Textarea(attrs={"rows": 2, "cols": 40})}
-    }
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "url":
+            kwargs["assume_scheme"] = "https"
+        if db_field.name == "caption":
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 2, "cols": 40})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 class CaseMediaInline(ReadOnlyInline):
@@ -208,7 +213,7 @@ def describe_change(event: CaseEvent) -> str:
             rows.append((key, f"{_short(old)} → {_short(new)}"))
         else:
             rows.append((key, _short(new if key in event.new else old)))
-    return format_html_join(format_html("<br>"), "<b>{}</b>: {}", rows)
+    return format_html_join(mark_safe("<br>"), "<b>{}</b>: {}", rows)
 
 
 def _short(value, limit: int = 120) -> str:
@@ -333,16 +338,20 @@ class CaseAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not Sighting:
             return super().save_formset(request, form, formset, change)
+        # The admin's change message reads these lists after saving.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for sighting_form in formset.forms:
             if not sighting_form.has_changed() or not sighting_form.cleaned_data:
                 continue
             data = {name: sighting_form.cleaned_data.get(name) for name in SightingInline.fields}
-            data = {k: ("" if v is None and k not in ("posted_at", "media_item") else v) for k, v in data.items()}
             if sighting_form.instance.pk:
-                changes = {name: data[name] for name in sighting_form.changed_data if name in data}
-                services.update_sighting(sighting=sighting_form.instance, by=request.user, changes=changes)
+                changed = [name for name in sighting_form.changed_data if name in data]
+                sighting = services.update_sighting(
+                    sighting=sighting_form.instance, by=request.user, changes={name: data[name] for name in changed}
+                )
+                formset.changed_objects.append((sighting, changed))
             else:
-                services.add_sighting(case=form.instance, by=request.user, **data)
+                formset.new_objects.append(services.add_sighting(case=form.instance, by=request.user, **data))
 
     # Bulk actions
 

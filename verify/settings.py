@@ -1,6 +1,7 @@
 """Django settings for Verify Desk, read from the environment with safe local defaults."""
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -92,7 +93,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # failing half-way; the test database is a real file so threads share it.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
-    DATABASES["default"]["TEST"] = {"NAME": str(LOCAL_DATA_DIR / "test-desk.sqlite3")}
+    # One file per test run, so that parallel runs do not share a database.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"verify-desk-test-{os.getpid()}.sqlite3")
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
