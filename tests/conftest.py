@@ -1,5 +1,9 @@
 """Shared fixtures: one user per desk role, and a case in triage."""
 
+import json
+import os
+from pathlib import Path
+
 import pytest
 
 from tests.factories import make_case, make_user
@@ -38,3 +42,22 @@ def case(desk):
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+CORPUS_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The shared corpus of real files; tests using it fail instead of skipping under VERIFY_REQUIRE_CORPUS=1."""
+    if not (CORPUS_DIR / "expected-exiftool.json").exists():
+        if os.getenv("VERIFY_REQUIRE_CORPUS") == "1":
+            pytest.fail(f"The shared corpus is missing at {CORPUS_DIR} and VERIFY_REQUIRE_CORPUS=1")
+        pytest.skip(f"shared corpus not found at {CORPUS_DIR}")
+    return CORPUS_DIR
+
+
+@pytest.fixture(scope="session")
+def corpus_expected(corpus) -> dict:
+    """ExifTool's and c2pa-python's readings of the corpus, keyed by 'folder/file'."""
+    return json.loads((corpus / "expected-exiftool.json").read_text(encoding="utf-8"))

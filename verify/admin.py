@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -10,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -23,6 +26,7 @@ from verify.models import (
     ChecklistQuestion,
     MediaItem,
     Platform,
+    Priority,
     Sighting,
     Tag,
     Verdict,
@@ -104,6 +108,12 @@ class SensitivityFilter(admin.SimpleListFilter):
         return queryset.filter(**{field: True})
 
 
+class TagFilter(admin.RelatedOnlyFieldListFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.empty_value_display = "No tags"
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -162,8 +172,19 @@ class CaseMediaInline(ReadOnlyInline):
 
 class AssignmentInline(ReadOnlyInline):
     model = Assignment
-    fields = ["role", "user", "assigned_by", "assigned_at"]
+    fields = ["role", "reviewer", "assigned_by_name", "assigned_at"]
     readonly_fields = fields
+
+    @admin.display(description="reviewer")
+    def reviewer(self, assignment):
+        return assignment.user.get_username()
+
+    @admin.display(description="assigned by")
+    def assigned_by_name(self, assignment):
+        return assignment.assigned_by.get_username() if assignment.assigned_by else "system"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user", "assigned_by")
 
 
 class ChecklistInline(ReadOnlyInline):
@@ -200,23 +221,31 @@ class CaseEventInline(ReadOnlyInline):
 
 
 def describe_change(event: CaseEvent) -> str:
-    """A short 'field: old → new' rendering of an event's values."""
-    keys = list(dict.fromkeys([*event.old, *event.new]))
+    """A short 'field: old → new' rendering of an event's values, in the desk's words."""
     rows = []
-    for key in keys:
-        old, new = event.old.get(key), event.new.get(key)
-        if isinstance(old, dict):
-            old = old.get("label", old)
-        if isinstance(new, dict):
-            new = new.get("label", new)
+    for key in dict.fromkeys([*event.old, *event.new]):
+        old, new = _readable(key, event.old.get(key)), _readable(key, event.new.get(key))
         if key in event.old and key in event.new:
-            rows.append((key, f"{_short(old)} → {_short(new)}"))
-        else:
-            rows.append((key, _short(new if key in event.new else old)))
+            rows.append((key.replace("_", " "), f"{old} → {new}"))
+        elif (new if key in event.new else old) != "—":
+            rows.append((key.replace("_", " "), new if key in event.new else old))
     return format_html_join(mark_safe("<br>"), "<b>{}</b>: {}", rows)
 
 
-def _short(value, limit: int = 120) -> str:
+_LABELS = {"stage": Stage, "priority": Priority, "platform": Platform}
+
+
+def _readable(key: str, value, limit: int = 120) -> str:
+    if isinstance(value, dict):
+        value = value.get("label", value)
+    if key in _LABELS and value not in (None, ""):
+        # A value stored before a choice was renamed is shown as stored.
+        with contextlib.suppress(ValueError):
+            value = _LABELS[key](value).label
+    elif isinstance(value, list):
+        value = ", ".join(str(v) for v in value)
+    elif isinstance(value, str) and (moment := parse_datetime(value)) is not None:
+        value = timezone.localtime(moment).strftime("%d %b %Y %H:%M UTC")
     text = "—" if value in (None, "", []) else str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -239,15 +268,16 @@ class CaseAdmin(admin.ModelAdmin):
         AssigneeFilter,
         "priority",
         PlatformFilter,
-        ("tags", admin.RelatedOnlyFieldListFilter),
+        ("tags", TagFilter),
         SensitivityFilter,
     ]
     search_fields = ["title", "claim", "sightings__url", "sightings__account"]
     list_per_page = 50
     action_form = CaseActionForm
     actions = ["assign_to_me", "assign_lead", "assign_second", "move_to_stage", "mark_duplicate"]
-    filter_horizontal = ["tags"]
-    readonly_fields = ["stage_badge", "next_moves", "duplicate_of", "created_by", "created_at"]
+    autocomplete_fields = ["tags"]
+    view_on_site = False
+    readonly_fields = ["stage_badge", "next_moves", "duplicate_of", "created_by_name", "created_at"]
     fieldsets = [
         (None, {"fields": ["title", "claim", ("stage_badge", "next_moves"), "duplicate_of"]}),
         ("Priority", {"fields": [("priority", "deadline"), "tags"]}),
@@ -256,7 +286,7 @@ class CaseAdmin(admin.ModelAdmin):
             "Claimed place and time",
             {"fields": ["claimed_place", ("claimed_latitude", "claimed_longitude"), "claimed_at"]},
         ),
-        ("Record", {"fields": [("created_by", "created_at")]}),
+        ("Record", {"fields": [("created_by_name", "created_at")], "classes": ["collapse"]}),
     ]
     inlines = [SightingInline, CaseMediaInline, AssignmentInline, ChecklistInline, VerdictInline, CaseEventInline]
 
@@ -305,6 +335,10 @@ class CaseAdmin(admin.ModelAdmin):
             return "—"
         text = timezone.localtime(case.deadline).strftime("%d %b %Y %H:%M")
         return format_html('<span class="vd-overdue">{} (overdue)</span>', text) if case.is_overdue else text
+
+    @admin.display(description="opened by")
+    def created_by_name(self, case):
+        return case.created_by.get_username() if case.created_by else "system (seed data or intake)"
 
     @admin.display(description="can move to")
     def next_moves(self, case):

@@ -84,8 +84,9 @@ TEMPLATES = [
 
 # Database: SQLite on local disk unless DATABASE_URL says otherwise.
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{LOCAL_DATA_DIR / 'desk.sqlite3'}", conn_max_age=envint("DB_CONN_MAX_AGE", 60)
+    "default": dj_database_url.parse(
+        os.getenv("DATABASE_URL", "").strip() or f"sqlite:///{LOCAL_DATA_DIR / 'desk.sqlite3'}",
+        conn_max_age=envint("DB_CONN_MAX_AGE", 60),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
