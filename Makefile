@@ -5,7 +5,15 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint check clean
+.PHONY: run test install system-deps lint check clean
+
+# ffprobe/ffmpeg read videos. Installed with apt-get when missing and we are root;
+# otherwise the command to run is printed.
+system-deps:
+	@command -v ffprobe >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null; \
+	  else echo "Video reading needs ffmpeg: sudo apt-get install ffmpeg" >&2; exit 1; fi; }
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Verify Desk needs Python 3.11; set PYTHON=/path/to/python3.11")'
@@ -14,7 +22,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed system-deps
 
 # The desk with embedded defaults: SQLite, files under var/, and a real Celery
 # worker on kombu's filesystem broker (no Redis server needed).

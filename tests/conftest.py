@@ -61,3 +61,20 @@ def corpus() -> Path:
 def corpus_expected(corpus) -> dict:
     """ExifTool's and c2pa-python's readings of the corpus, keyed by 'folder/file'."""
     return json.loads((corpus / "expected-exiftool.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """Evidence files for this test only, under a temporary folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def tasks_not_sent(monkeypatch):
+    """Record instead of sending the pipeline's tasks, for tests about what intake records."""
+    from verify import pipeline
+
+    sent = []
+    monkeypatch.setattr(pipeline, "enqueue_pending", lambda item: sent.append(item.pk) or 0)
+    return sent

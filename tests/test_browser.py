@@ -121,7 +121,7 @@ def test_it_shows_the_case_list_and_a_case_page_to_desk_staff(live_server, brows
 
     sightings = browser.find_element(By.ID, "sightings-group")
     assert len(sightings.find_elements(By.CSS_SELECTOR, "tr.form-row.has_original")) == case.sightings.count()
-    assert browser.find_element(By.ID, "case_media-group").is_displayed()
+    assert "No media collected yet." in browser.find_element(By.ID, "vd-media").text
     timeline = browser.find_element(By.ID, "events-group").text
     assert [kind for kind in TIMELINE_KINDS if kind not in timeline] == []
     checklist = browser.find_element(By.ID, "checklist-group").text
@@ -132,3 +132,42 @@ def test_it_shows_the_case_list_and_a_case_page_to_desk_staff(live_server, brows
 
     for shot in (list_shot, page_shot):
         assert shot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_it_shows_a_reviewer_each_file_with_its_readings(
+    live_server, browser, screenshot_dir, corpus, settings, tmp_path, tasks_not_sent
+):
+    from verify import intake, pipeline
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    # Tiles cannot load here (no network): the map must give way to plain coordinates.
+    settings.MAP_TILE_URL = f"{live_server.url}/no-tiles/{{z}}/{{x}}/{{y}}.png"
+    desk = make_user("desk", username="dana")
+    reviewer = make_user("reviewer", username="rafa")
+    case = services.open_case(by=desk, title="Footage said to show troops", claim="Shows troops in Kursk")
+    for name in ("photos/DSCN0010.jpg", "video/with-gps.mov", "c2pa/CA.jpg"):
+        intake.ingest_path(case=case, path=corpus / name, by=desk)
+    for extraction in pipeline.Extraction.objects.filter(media_item__cases=case):
+        pipeline.run_extraction(extraction.pk)
+
+    log_in(browser, live_server.url, reviewer.username)
+    browser.get(f"{live_server.url}/admin/verify/case/{case.pk}/change/")
+    panel = WebDriverWait(browser, WAIT_SECONDS).until(EC.presence_of_element_located((By.ID, "vd-media")))
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda driver: "Map tiles unavailable" in driver.find_element(By.ID, "vd-media").text
+    )
+    text = panel.text
+    assert "All 13 readings have an outcome" in text  # 5 per photo, 3 for the video
+    assert "NIKON COOLPIX P6000" in text
+    assert "43.467448, 11.885127" in text
+    assert "C2PA Valid" in text
+    assert "Apple iPhone 6" in text
+    images = panel.find_elements(By.CSS_SELECTOR, ".vd-previews img")
+    assert len(images) >= 3
+    for image in images:  # previews load lazily: bring each into view, then it must decode
+        browser.execute_script("arguments[0].scrollIntoView()", image)
+        WebDriverWait(browser, WAIT_SECONDS).until(
+            lambda driver, image=image: driver.execute_script("return arguments[0].naturalWidth > 0", image)
+        )
+    browser.execute_script("window.scrollTo(0, 0)")
+    save_full_page(browser, screenshot_dir / "media-panel.png")

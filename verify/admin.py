@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
@@ -11,17 +12,17 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.urls import path
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from verify import selectors, services, workflow
+from verify import intake, media_panel, selectors, services, workflow
 from verify.models import (
     Assignment,
     Case,
     CaseEvent,
-    CaseMedia,
     ChecklistItem,
     ChecklistQuestion,
     MediaItem,
@@ -144,32 +145,6 @@ class SightingInline(admin.TabularInline):
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
-class CaseMediaInline(ReadOnlyInline):
-    model = CaseMedia
-    verbose_name_plural = "media"
-    fields = ["original_name", "kind", "size", "sha256", "added_by", "added_at"]
-    readonly_fields = fields
-
-    @admin.display(description="original name")
-    def original_name(self, link):
-        return link.media_item.original_name
-
-    @admin.display(description="kind")
-    def kind(self, link):
-        return link.media_item.get_kind_display()
-
-    @admin.display(description="size (bytes)")
-    def size(self, link):
-        return f"{link.media_item.size:,}"
-
-    @admin.display(description="SHA-256")
-    def sha256(self, link):
-        return format_html("<code>{}</code>", link.media_item.sha256)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("media_item", "added_by")
-
-
 class AssignmentInline(ReadOnlyInline):
     model = Assignment
     fields = ["role", "reviewer", "assigned_by_name", "assigned_at"]
@@ -288,13 +263,32 @@ class CaseAdmin(admin.ModelAdmin):
         ),
         ("Record", {"fields": [("created_by_name", "created_at")], "classes": ["collapse"]}),
     ]
-    inlines = [SightingInline, CaseMediaInline, AssignmentInline, ChecklistInline, VerdictInline, CaseEventInline]
+    # Media has its own panel on the case page (templates/admin/verify/case/media_panel.html).
+    inlines = [SightingInline, AssignmentInline, ChecklistInline, VerdictInline, CaseEventInline]
 
     class Media:
         css = {"all": ["verify/desk.css"]}
 
     def get_queryset(self, request):
         return selectors.case_list(super().get_queryset(request))
+
+    def get_urls(self):
+        def wrap(view):
+            return self.admin_site.admin_view(partial(view, self))
+
+        return [
+            path("<int:case_id>/add-media/", wrap(media_panel.add_media_view), name="verify_case_add_media"),
+            path("<int:case_id>/media-panel/", wrap(media_panel.media_panel_view), name="verify_case_media_panel"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        case = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if case is not None:
+            extra_context.update(media_panel.panel_context(case))
+            extra_context["can_add_media"] = bool(workflow.roles_of(request.user) & intake.INTAKE_ROLES)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -12,6 +12,18 @@ from verify.workflow import Stage
 User = settings.AUTH_USER_MODEL
 
 
+def storable_json(value):
+    """`value` with NUL characters removed from every string: PostgreSQL's jsonb cannot hold them,
+    and hostile files put them in names, tags and brands."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {storable_json(k): storable_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable_json(v) for v in value]
+    return value
+
+
 class Priority(models.IntegerChoices):
     LOW = 0, "Low"
     NORMAL = 1, "Normal"
@@ -126,6 +138,20 @@ class MediaItem(models.Model):
     collected_at = models.DateTimeField(default=timezone.now)
     cases = models.ManyToManyField(Case, through="CaseMedia", related_name="media_items")
 
+    # The normalised summary of the extractors' readings, for lists and reports;
+    # the raw readings stay in each Extraction.
+    captured_at = models.DateTimeField(null=True, blank=True)
+    captured_at_text = models.CharField(
+        max_length=40, blank=True, help_text="Capture time as the file records it (with offset when known)."
+    )
+    gps_latitude = models.FloatField(null=True, blank=True)
+    gps_longitude = models.FloatField(null=True, blank=True)
+    device = models.CharField(max_length=200, blank=True)
+    software = models.CharField(max_length=200, blank=True)
+    duration = models.FloatField("duration (s)", null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+
     class Meta:
         ordering = ["collected_at"]
 
@@ -162,6 +188,8 @@ class Extraction(models.Model):
     extractor = models.CharField(max_length=40)
     extractor_version = models.CharField(max_length=20, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    # Deliveries of the task; a file that kills the worker every time stops being retried.
+    attempts = models.PositiveSmallIntegerField(default=0)
     result = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -172,6 +200,10 @@ class Extraction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.extractor} of {self.media_item}: {self.status}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in (self.Status.PENDING, self.Status.RUNNING)
 
 
 class Sighting(models.Model):

@@ -23,6 +23,7 @@ from verify.models import (
     Sighting,
     Tag,
     Verdict,
+    storable_json,
 )
 from verify.workflow import DESK, EDITOR, REVIEWER, SYSTEM, Stage, WorkflowError, check_role
 
@@ -64,9 +65,9 @@ def record_event(*, case: Case, kind: str, by, old=None, new=None, note: str = "
         case=case,
         kind=kind,
         actor=by,
-        old=old or {},
-        new=new or {},
-        note=note,
+        old=storable_json(old or {}),
+        new=storable_json(new or {}),
+        note=storable_json(note),
         media_item=media_item,
     )
 

@@ -1,5 +1,6 @@
 """Django settings for Verify Desk, read from the environment with safe local defaults."""
 
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
@@ -41,6 +42,8 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 SITE_URL = os.getenv("SITE_URL", "http://localhost:8000").rstrip("/")
+# Map tiles for GPS readings; empty turns the map off (coordinates are always shown).
+MAP_TILE_URL = os.getenv("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -115,6 +118,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.getenv("STATIC_ROOT", BASE_DIR / "staticfiles"))
+# Leaflet's own files, as packaged by django-leaflet (whose Django app needs GDAL,
+# so only its static folder is used, located without importing the package).
+_leaflet_spec = importlib.util.find_spec("leaflet")
+STATICFILES_DIRS = (
+    [("leaflet", Path(_leaflet_spec.origin).parent / "static" / "leaflet")]
+    if _leaflet_spec and _leaflet_spec.origin
+    else []
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -175,4 +186,18 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
+}
+
+# Intake limits: shown to users in the words of these numbers.
+MAX_UPLOAD_BYTES = envint("MAX_UPLOAD_BYTES", 4 * 1024**3)
+MAX_UPLOAD_FILES = envint("MAX_UPLOAD_FILES", 50)
+URL_DOWNLOAD_TIMEOUT = envint("URL_DOWNLOAD_TIMEOUT", 30)
+# Uploads bigger than this go to a temporary file, never into memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
+DATA_UPLOAD_MAX_NUMBER_FILES = MAX_UPLOAD_FILES
+# A task delivered this many times without finishing is recorded as failed, not retried.
+EXTRACTION_MAX_ATTEMPTS = envint("EXTRACTION_MAX_ATTEMPTS", 3)
+CELERY_BEAT_SCHEDULE["requeue-stalled-extractions"] = {
+    "task": "workers.tasks.requeue_stalled_extractions",
+    "schedule": 5 * 60,
 }

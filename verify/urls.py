@@ -1,4 +1,4 @@
-"""URL routes: the desk lives in the admin; a health check for load balancers."""
+"""URL routes: the desk lives in the admin; evidence files behind a login; a health check."""
 
 from django.contrib import admin
 from django.urls import path
@@ -13,5 +13,7 @@ admin.site.index_title = "Verification desk"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", views.healthz, name="healthz"),
+    path("desk/media/<str:sha256>/original", views.media_original, name="media-original"),
+    path("desk/media/<str:sha256>/<str:extractor>/<str:name>", views.media_artifact, name="media-artifact"),
     path("admin/", admin.site.urls),
 ]

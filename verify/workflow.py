@@ -106,7 +106,7 @@ _ACTIVE = (Stage.NEW, Stage.TRIAGE, Stage.COLLECTING, Stage.IN_REVIEW, Stage.AWA
 TRANSITIONS: tuple[Transition, ...] = (
     # The seed loader and automated intake triage as the system.
     _t(Stage.NEW, Stage.TRIAGE, {DESK, EDITOR, SYSTEM}),
-    _t(Stage.TRIAGE, Stage.COLLECTING, {DESK, EDITOR}, [has_media]),
+    _t(Stage.TRIAGE, Stage.COLLECTING, {DESK, EDITOR, SYSTEM}, [has_media]),
     # A claim with no file to collect (a figure, a statement) goes straight to review.
     _t(Stage.TRIAGE, Stage.IN_REVIEW, {DESK, EDITOR}, [has_lead_reviewer]),
     _t(Stage.COLLECTING, Stage.IN_REVIEW, {SYSTEM, DESK, EDITOR}, [pipeline_finished]),

@@ -1,10 +1,43 @@
-"""Thin Celery tasks: load by id, call a service or selector, record the outcome."""
+"""Thin Celery tasks: load by id, call the pipeline or a selector, record the outcome."""
 
 import logging
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 log = logging.getLogger(__name__)
+
+# Only a database that is briefly unreachable is worth retrying; a file that cannot
+# be read gets its outcome recorded by the pipeline instead.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+
+@shared_task(
+    name="workers.tasks.run_extraction",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=6,
+)
+def run_extraction(extraction_id: int) -> str | None:
+    """Run one extractor on one media item; redelivery of a finished extraction does nothing."""
+    from verify import pipeline
+
+    return pipeline.run_extraction(extraction_id)
+
+
+@shared_task(name="workers.tasks.requeue_stalled_extractions")
+def requeue_stalled_extractions() -> int:
+    """Re-send extractions that a lost message or a dead worker left unfinished."""
+    from verify import pipeline
+
+    count = pipeline.requeue_stalled()
+    if count:
+        log.warning("Re-sent %d stalled extraction task(s)", count)
+    return count
 
 
 @shared_task(name="workers.tasks.report_overdue_cases")

@@ -1,0 +1,166 @@
+"""The forensics extractor: error level analysis and JPEG recompression signals, on generated files and the corpus."""
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.extractors.test_perceptual import make_scene, png_declaring, survive_all
+from workers.extractors import base, forensics
+
+
+@pytest.fixture(scope="module")
+def scene() -> Image.Image:
+    return make_scene(seed=5)
+
+
+def save(tmp_path: Path, image: Image.Image, name: str, **options) -> Path:
+    path = tmp_path / name
+    image.save(path, **options)
+    return path
+
+
+def run(path: Path) -> tuple[dict, Path]:
+    artifacts = path.parent / f"{path.name}-artifacts"
+    artifacts.mkdir()
+    return forensics.extract(path, artifacts), artifacts
+
+
+def resaved(image: Image.Image, *qualities: int) -> Image.Image:
+    """The image after being saved as JPEG at each quality in turn."""
+    for quality in qualities:
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=quality)
+        buffer.seek(0)
+        image = Image.open(buffer)
+        image.load()
+    return image
+
+
+def test_it_writes_an_error_level_image(tmp_path, scene):
+    result, artifacts = run(save(tmp_path, scene, "scene.jpg", quality=85))
+
+    assert result["artifacts"] == ["ela.png"]
+    assert (artifacts / "ela.png").stat().st_size > 0
+    with Image.open(artifacts / "ela.png") as ela:
+        assert ela.format == "PNG" and ela.size == scene.size
+    assert result["ela"]["file"] == "ela.png" and result["ela"]["quality"] == 90
+    assert 0 < result["ela"]["mean_difference"] <= result["ela"]["max_difference"] <= 255
+    assert 1 <= result["ela"]["scale"] <= forensics.ELA_MAX_SCALE
+    assert "not verdicts" in result["caveat"]
+
+
+def test_it_turns_the_error_level_image_upright(tmp_path, scene):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways, shown rotated 90 degrees clockwise
+
+    result, artifacts = run(save(tmp_path, scene, "sideways.jpg", quality=90, exif=exif.tobytes()))
+
+    with Image.open(artifacts / "ela.png") as ela:
+        assert ela.size == (scene.height, scene.width)
+
+
+def test_it_scales_down_a_photo_above_the_ela_cap(tmp_path, scene, monkeypatch):
+    monkeypatch.setattr(forensics, "ELA_MAX_PIXELS", 40_000)
+
+    result, artifacts = run(save(tmp_path, scene, "scene.png"))
+
+    with Image.open(artifacts / "ela.png") as ela:
+        assert ela.width * ela.height <= 40_000
+    assert any("scaled to" in note for note in result["notes"])
+
+
+def test_it_recognises_standard_tables_at_quality_75(tmp_path, scene):
+    result, _ = run(save(tmp_path, scene, "q75.jpg", quality=75))
+
+    recompression = result["recompression"]
+    assert recompression["standard_tables"] is True
+    assert recompression["estimated_quality"] == 75
+    assert any("standard libjpeg tables at quality 75" in note for note in recompression["notes"])
+
+
+def test_it_estimates_quality_from_the_tables_alone():
+    tables = {
+        0: forensics.ijg_table(forensics.IJG_LUMINANCE, 40),
+        1: forensics.ijg_table(forensics.IJG_CHROMINANCE, 40),
+    }
+
+    assert forensics.estimate_quality(tables) == (40, True)
+
+
+def test_it_calls_camera_tables_custom(corpus, tmp_path):
+    result, _ = run(copy_of(corpus / "photos" / "Canon EOS 1000D.jpg", tmp_path))
+
+    assert result["recompression"]["standard_tables"] is False
+    assert 90 <= result["recompression"]["estimated_quality"] <= 100
+
+
+def test_it_hints_at_double_compression_when_a_jpeg_is_resaved_at_higher_quality(tmp_path, scene):
+    twice = resaved(scene, 60)
+
+    result, _ = run(save(tmp_path, twice, "twice.jpg", quality=90))
+
+    assert result["recompression"]["double_compression_hint"] is True
+
+
+def test_it_sees_no_double_compression_in_a_jpeg_saved_once(tmp_path, scene):
+    result, _ = run(save(tmp_path, scene, "once.jpg", quality=90))
+
+    recompression = result["recompression"]
+    assert recompression["double_compression_hint"] is False
+    assert recompression["analysed_frequencies"] >= 3
+
+
+def test_it_reads_no_recompression_from_a_png(tmp_path, scene):
+    result, artifacts = run(save(tmp_path, scene, "scene.png"))
+
+    assert result["recompression"] is None
+    assert any("not a JPEG" in note for note in result["notes"])
+    assert (artifacts / "ela.png").is_file()
+
+
+def test_it_fails_with_a_reason_on_a_truncated_jpeg(tmp_path, scene):
+    whole = save(tmp_path, scene, "whole.jpg", quality=90)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole.read_bytes()[:5000])
+
+    with pytest.raises(base.ExtractionFailed, match=r"The JPEG file is truncated: it ends after 5,000 bytes"):
+        run(cut)
+
+
+def test_it_refuses_a_decompression_bomb(tmp_path):
+    path = tmp_path / "bomb.png"
+    path.write_bytes(png_declaring(100_000, 100_000))
+
+    with pytest.raises(base.ExtractionFailed, match="too large to decode safely"):
+        run(path)
+
+
+def test_it_does_not_read_videos(corpus, tmp_path):
+    with pytest.raises(base.Unsupported, match="reads photos only"):
+        run(copy_of(corpus / "video" / "with-gps.mp4", tmp_path))
+
+
+def test_it_reads_every_real_photo_in_the_corpus(corpus, tmp_path):
+    files = sorted(f for folder in ("photos", "c2pa") for f in (corpus / folder).iterdir() if f.suffix != ".mp4")
+
+    for path in files:
+        result, artifacts = run(copy_of(path, tmp_path))
+        assert (artifacts / "ela.png").stat().st_size > 0, path.name
+        is_jpeg = path.suffix.lower() == ".jpg"
+        assert (result["recompression"] is not None) == is_jpeg, path.name
+
+
+def test_it_survives_malformed_and_fuzzed_files(corpus, tmp_path):
+    files = sorted(f for folder in ("malformed", "fuzz") for f in (corpus / folder).iterdir() if f.name != "README")
+    slowest = survive_all(forensics.extract, files, tmp_path, corpus)
+
+    print(f"forensics: slowest of {len(files)} files: {slowest[1]} in {slowest[0]:.2f} s")
+
+
+def copy_of(path: Path, tmp_path: Path) -> Path:
+    """A copy in tmp_path, so that the artifacts folder beside it is ours to write."""
+    copy = tmp_path / path.name
+    copy.write_bytes(path.read_bytes())
+    return copy

@@ -1,0 +1,102 @@
+"""Adding media from the case page, the reviewer's media panel, and evidence files behind a login."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from tests.factories import make_case
+from tests.media import jpeg_bytes
+from verify import intake, pipeline
+from verify.models import MediaItem
+
+pytestmark = pytest.mark.usefixtures("media_root", "tasks_not_sent")
+
+
+@pytest.fixture
+def desk_client(client, desk):
+    client.force_login(desk)
+    return client
+
+
+def upload(client, case, *files, url=""):
+    return client.post(
+        reverse("admin:verify_case_add_media", args=[case.pk]), {"files": list(files), "url": url}, follow=True
+    )
+
+
+def photo(name, seed):
+    return SimpleUploadedFile(name, jpeg_bytes(seed=seed), content_type="image/jpeg")
+
+
+def test_it_adds_several_files_at_once_from_the_case_page(desk_client, desk):
+    case = make_case(by=desk, stage="triage")
+    response = upload(desk_client, case, photo("one.jpg", 1), photo("two.jpg", 2), photo("same-as-one.jpg", 1))
+    assert response.redirect_chain[-1][0].endswith(f"/admin/verify/case/{case.pk}/change/#vd-media")
+    shown = [str(m) for m in response.context["messages"]]
+    assert f"2 file(s) added to case #{case.pk}; the readers are working on them." in shown
+    assert "same-as-one.jpg: the same file is already in this case (as one.jpg)" in shown
+    assert sorted(case.media_items.values_list("original_name", flat=True)) == ["one.jpg", "two.jpg"]
+
+
+def test_it_refuses_more_files_than_the_limit_with_a_clear_message(desk_client, desk, settings):
+    settings.MAX_UPLOAD_FILES = 2
+    case = make_case(by=desk, stage="triage")
+    response = upload(desk_client, case, photo("a.jpg", 1), photo("b.jpg", 2), photo("c.jpg", 3))
+    assert "3 files chosen; at most 2 can be added at once." in response.content.decode()
+    assert not MediaItem.objects.exists()
+
+
+def test_it_refuses_a_file_over_the_size_limit_by_name(desk_client, desk, settings):
+    settings.MAX_UPLOAD_BYTES = 500
+    case = make_case(by=desk, stage="triage")
+    response = upload(desk_client, case, photo("big.jpg", 1))
+    assert "Over the 500 bytes limit for one file: big.jpg" in response.content.decode()
+
+
+def test_it_asks_for_a_file_or_a_link(desk_client, desk):
+    case = make_case(by=desk, stage="triage")
+    response = upload(desk_client, case)
+    assert "Choose at least one file, or give a link to download." in response.content.decode()
+
+
+def test_it_shows_each_file_with_its_readings_on_the_case_page(desk_client, desk):
+    case = make_case(by=desk, stage="triage")
+    item = intake.ingest_stream(
+        case=case, source=SimpleUploadedFile("x.jpg", jpeg_bytes()), original_name="x.jpg", by=desk, origin="t"
+    ).media_item
+    html = desk_client.get(reverse("admin:verify_case_change", args=[case.pk])).content.decode()
+    assert item.sha256 in html
+    assert "Reading files… 0 of 5 readings done" in html
+    for extraction in item.extractions.all():
+        pipeline.run_extraction(extraction.pk)
+    panel = desk_client.get(reverse("admin:verify_case_media_panel", args=[case.pk])).content.decode()
+    assert "All 5 readings have an outcome" in panel
+    assert 'data-pending="0"' in panel
+    assert "Raw readings" in panel
+    assert reverse("media-artifact", args=[item.sha256, "perceptual", "thumb.jpg"]) in panel
+
+
+def test_it_serves_evidence_only_to_logged_in_desk_users(client, desk):
+    case = make_case(by=desk, stage="triage")
+    data = jpeg_bytes()
+    item = intake.ingest_stream(
+        case=case, source=SimpleUploadedFile("x.jpg", data), original_name="x.jpg", by=desk, origin="t"
+    ).media_item
+    url = reverse("media-original", args=[item.sha256])
+    assert client.get(url).status_code == 302  # to the login page
+    client.force_login(desk)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == data
+    assert response["Content-Disposition"].startswith("attachment")
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("name", ["..%2F..%2Fsettings.py", "thumb.exe", "a" * 80 + ".jpg"])
+def test_it_refuses_derived_file_names_outside_the_pattern(desk_client, desk, name):
+    case = make_case(by=desk, stage="triage")
+    item = intake.ingest_stream(
+        case=case, source=SimpleUploadedFile("x.jpg", jpeg_bytes()), original_name="x.jpg", by=desk, origin="t"
+    ).media_item
+    response = desk_client.get(f"/desk/media/{item.sha256}/perceptual/{name}")
+    assert response.status_code == 404

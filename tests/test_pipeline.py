@@ -1,0 +1,154 @@
+"""The pipeline's bookkeeping: one outcome per extractor, redelivery-safe, and cases that never get stuck."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.factories import make_case, make_user
+from tests.media import jpeg_bytes
+from verify import intake, pipeline
+from verify.models import CaseEvent, Extraction, MediaItem
+from workers import tasks
+
+GPS_JPEG_EXIF = {0x010F: "Canon", 0x0110: "Canon EOS 5D", 0x0131: "Adobe Photoshop 25.0"}
+
+
+pytestmark = pytest.mark.usefixtures("media_root")
+
+
+@pytest.fixture
+def eager(settings):
+    """Run tasks in this process when they are sent (unit tests; the end-to-end test uses a real worker)."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    tasks.run_extraction.app.conf.task_always_eager = True
+    yield
+    tasks.run_extraction.app.conf.task_always_eager = False
+
+
+def ingest(case, data, by, name="photo.jpg"):
+    return intake.ingest_stream(case=case, source=io.BytesIO(data), original_name=name, by=by, origin="test")
+
+
+def test_it_reads_a_photo_and_moves_the_case_to_review_by_itself(desk, eager, django_capture_on_commit_callbacks):
+    case = make_case(by=desk, stage="triage")
+    with django_capture_on_commit_callbacks(execute=True):
+        item = ingest(case, jpeg_bytes(exif=GPS_JPEG_EXIF), desk).media_item
+    statuses = dict(item.extractions.values_list("extractor", "status"))
+    assert statuses == {"exif": "ok", "image": "ok", "c2pa": "ok", "perceptual": "ok", "forensics": "ok"}
+    item.refresh_from_db()
+    assert (item.device, item.software, item.width, item.height) == ("Canon EOS 5D", "Adobe Photoshop 25.0", 64, 48)
+    case.refresh_from_db()
+    assert case.stage == "in_review"
+    last = CaseEvent.objects.filter(case=case, kind="stage_changed").last()
+    assert (last.actor, last.note) == (None, "Every file's extractions have an outcome")
+
+
+def test_it_does_nothing_twice_when_a_task_is_redelivered(desk):
+    case = make_case(by=desk, stage="triage")
+    item = ingest(case, jpeg_bytes(), desk).media_item
+    extraction = item.extractions.get(extractor="image")
+    assert pipeline.run_extraction(extraction.pk) == "ok"
+    first = Extraction.objects.get(pk=extraction.pk)
+    assert pipeline.run_extraction(extraction.pk) is None
+    again = Extraction.objects.get(pk=extraction.pk)
+    assert (again.finished_at, again.attempts) == (first.finished_at, 1)
+    assert item.extractions.filter(extractor="image").count() == 1
+
+
+def test_it_stops_retrying_a_file_that_keeps_killing_the_worker(desk, settings):
+    settings.EXTRACTION_MAX_ATTEMPTS = 2
+    case = make_case(by=desk, stage="triage")
+    item = ingest(case, jpeg_bytes(), desk).media_item
+    # Two deliveries that died mid-run (the row stays "running"), then a third.
+    item.extractions.update(status="running", attempts=2)
+    extraction = item.extractions.get(extractor="exif")
+    assert pipeline.run_extraction(extraction.pk) is None
+    extraction.refresh_from_db()
+    assert extraction.status == "failed"
+    assert extraction.error == (
+        "The worker stopped 2 times while reading this file (crash or hard time limit); it was not tried again."
+    )
+
+
+def test_it_records_a_broken_file_and_still_finishes_collecting(desk, eager, django_capture_on_commit_callbacks):
+    case = make_case(by=desk, stage="triage")
+    broken = jpeg_bytes(size=(300, 300))[:700]
+    with django_capture_on_commit_callbacks(execute=True):
+        item = ingest(case, broken, desk, name="cut.jpg").media_item
+    outcomes = {e.extractor: (e.status, e.error) for e in item.extractions.all()}
+    assert all(status != "pending" and status != "running" for status, _ in outcomes.values())
+    failed = [error for status, error in outcomes.values() if status == "failed"]
+    assert failed and all(error.strip() for error in failed)
+    case.refresh_from_db()
+    assert case.stage == "in_review"
+
+
+def test_it_resends_stalled_extractions(desk, monkeypatch):
+    case = make_case(by=desk, stage="triage")
+    item = ingest(case, jpeg_bytes(), desk).media_item
+    MediaItem.objects.filter(pk=item.pk).update(collected_at=item.collected_at.replace(year=2020))
+    sent = []
+    monkeypatch.setattr(tasks.run_extraction, "delay", lambda pk: sent.append(pk))
+    assert pipeline.requeue_stalled() == 5
+    assert sorted(sent) == sorted(item.extractions.values_list("pk", flat=True))
+
+
+def test_it_ingests_a_folder_from_the_command_line_with_a_summary(desk, tmp_path, tasks_not_sent, capsys):
+    case = make_case(by=desk, stage="triage")
+    folder = tmp_path / "drop"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.jpg").write_bytes(jpeg_bytes(seed=1))
+    (folder / "sub" / "b.jpg").write_bytes(jpeg_bytes(seed=2))
+    (folder / "sub" / "copy-of-a.jpg").write_bytes(jpeg_bytes(seed=1))
+    (folder / "notes.txt").write_text("tip from a reader")
+    call_command("ingest", str(folder), "--case", str(case.pk), "--as", desk.username)
+    out = capsys.readouterr().out
+    assert "4/4" in out
+    assert f"4 file(s) into case #{case.pk}: 1 already in this case, 2 stored, 1 stored, unsupported kind" in out
+    assert case.media_items.count() == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--case", "999"], "No case #999 exists"),
+        (["--case", "{case}", "--as", "nobody"], "No user named 'nobody'"),
+        (["--case", "{case}", "/does/not/exist"], "/does/not/exist: no such file or folder"),
+    ],
+)
+def test_it_names_what_is_wrong_with_an_ingest_command(desk, tmp_path, args, message):
+    case = make_case(by=desk, stage="triage")
+    args = [a.replace("{case}", str(case.pk)) for a in args]
+    paths = [] if any(a.startswith("/") for a in args) else [str(tmp_path)]
+    with pytest.raises(CommandError, match=message):
+        call_command("ingest", *paths, *args)
+
+
+def test_it_refuses_ingest_as_a_user_without_a_desk_role(desk, tmp_path):
+    case = make_case(by=desk, stage="triage")
+    (tmp_path / "a.jpg").write_bytes(jpeg_bytes())
+    outsider = make_user(username="outsider")
+    with pytest.raises(CommandError, match="No file could be stored"):
+        call_command("ingest", str(tmp_path), "--case", str(case.pk), "--as", outsider.username)
+
+
+def test_it_records_a_reader_stopped_by_the_soft_time_limit(desk, settings, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from workers.extractors import registry
+
+    case = make_case(by=desk, stage="triage")
+    item = ingest(case, jpeg_bytes(), desk).media_item
+    exif = registry()["exif"]
+
+    def too_slow(path, artifacts_dir):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(exif, "extract", too_slow)
+    extraction = item.extractions.get(extractor="exif")
+    assert pipeline.run_extraction(extraction.pk) == "timed_out"
+    extraction.refresh_from_db()
+    assert extraction.error == (
+        f"Reading the file took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped."
+    )

@@ -1,0 +1,154 @@
+"""The case page's media: adding files (upload or link) and the reviewer's panel of each file's readings."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from verify import intake, selectors, workflow
+from verify.intake import IntakeError, human_bytes
+from verify.models import Case, Extraction, MediaItem
+from verify.views import as_pretty_json
+from verify.workflow import WorkflowError
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        return [super(MultipleFileField, self).clean(f, initial) for f in files]
+
+
+class AddMediaForm(forms.Form):
+    files = MultipleFileField(label="Files", required=False, help_text="Photos or videos; several at once.")
+    url = forms.URLField(label="Or a link to download", required=False, assume_scheme="https", max_length=2000)
+
+    def clean(self):
+        data = super().clean()
+        files, url = data.get("files") or [], data.get("url")
+        if not files and not url and not self.errors:
+            raise forms.ValidationError("Choose at least one file, or give a link to download.")
+        if len(files) > settings.MAX_UPLOAD_FILES:
+            raise forms.ValidationError(
+                f"{len(files)} files chosen; at most {settings.MAX_UPLOAD_FILES} can be added at once."
+            )
+        too_big = [f.name for f in files if f.size > settings.MAX_UPLOAD_BYTES]
+        if too_big:
+            raise forms.ValidationError(
+                f"Over the {human_bytes(settings.MAX_UPLOAD_BYTES)} limit for one file: "
+                + ", ".join(intake.safe_original_name(n) for n in too_big)
+            )
+        return data
+
+
+def _case_for(request: HttpRequest, case_id: int) -> Case:
+    if not request.user.has_perm("verify.view_case"):
+        raise PermissionDenied
+    return get_object_or_404(Case, pk=case_id)
+
+
+def add_media_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case_for(request, case_id)
+    if not workflow.roles_of(request.user) & intake.INTAKE_ROLES:
+        raise PermissionDenied
+    form = AddMediaForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        done, refused = _ingest_all(request, case, form.cleaned_data["files"], form.cleaned_data["url"])
+        if done:
+            messages.success(request, f"{done} file(s) added to case #{case.pk}; the readers are working on them.")
+        for problem in refused:
+            messages.error(request, problem)
+        if not refused:
+            return redirect(reverse("admin:verify_case_change", args=[case.pk]) + "#vd-media")
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": f"Add media to case #{case.pk}",
+        "case": case,
+        "form": form,
+        "opts": model_admin.model._meta,
+        "max_files": settings.MAX_UPLOAD_FILES,
+        "max_size": human_bytes(settings.MAX_UPLOAD_BYTES),
+    }
+    return TemplateResponse(request, "admin/verify/case/add_media.html", context)
+
+
+def _ingest_all(request, case, files, url) -> tuple[int, list[str]]:
+    done, refused = 0, []
+    for upload in files:
+        try:
+            result = intake.ingest_stream(
+                case=case, source=upload, original_name=upload.name, by=request.user, origin="upload in the desk"
+            )
+            if result.linked_to_case:
+                done += 1
+            else:
+                messages.info(
+                    request,
+                    f"{intake.safe_original_name(upload.name)}: the same file is already in this case "
+                    f"(as {result.media_item.original_name})",
+                )
+        except (IntakeError, WorkflowError) as exc:
+            refused.append(f"{intake.safe_original_name(upload.name)}: {exc}")
+    if url:
+        try:
+            intake.ingest_url(case=case, url=url, by=request.user)
+            done += 1
+        except (IntakeError, WorkflowError) as exc:
+            refused.append(f"{url}: {exc}")
+    return done, refused
+
+
+def media_panel_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse:
+    """The media panel alone, polled by the case page while the pipeline runs."""
+    case = _case_for(request, case_id)
+    return TemplateResponse(request, "admin/verify/case/media_panel.html", panel_context(case))
+
+
+def panel_context(case: Case) -> dict:
+    panel = selectors.case_media_panel(case)
+    for entry in panel["items"]:
+        entry.update(_presentation(entry["item"], entry["extractions"]))
+    return {"case": case, "panel": panel, "map_tile_url": settings.MAP_TILE_URL}
+
+
+def _artifact_url(item: MediaItem, extractor: str, name: str) -> str:
+    return reverse("media-artifact", args=[item.sha256, extractor, name])
+
+
+def _presentation(item: MediaItem, extractions: dict[str, Extraction]) -> dict:
+    """What the panel shows of one item: previews, C2PA status, error-level image, raw readings."""
+    perceptual = extractions.get("perceptual")
+    previews = []
+    if perceptual and perceptual.status == Extraction.Status.OK:
+        result = perceptual.result
+        for frame in result.get("keyframes") or []:
+            previews.append({"url": _artifact_url(item, "perceptual", frame["file"]), "time": frame.get("time")})
+        if not previews:
+            previews = [
+                {"url": _artifact_url(item, "perceptual", name), "time": None} for name in result.get("artifacts", [])
+            ]
+    c2pa = extractions.get("c2pa")
+    forensics = extractions.get("forensics")
+    ela = forensics.result.get("ela") if forensics and forensics.status == Extraction.Status.OK else None
+    return {
+        "previews": previews,
+        "is_video": item.kind == MediaItem.Kind.VIDEO,
+        "c2pa": c2pa.result if c2pa and c2pa.status == Extraction.Status.OK else None,
+        "c2pa_extraction": c2pa,
+        "ela_url": _artifact_url(item, "forensics", ela["file"]) if ela and ela.get("file") else None,
+        "raw": [(name, e, as_pretty_json(e.result)) for name, e in sorted(extractions.items())],
+        "has_gps": item.gps_latitude is not None and item.gps_longitude is not None,
+    }
