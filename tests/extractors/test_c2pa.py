@@ -1,12 +1,11 @@
 """The c2pa extractor on files made here, on the corpus's Content Credentials, and on broken and hostile files."""
 
-import time
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from tests.extractors.test_video import is_readable_sentence
+from tests.extractors.helpers import attempt_all, broken_files, is_readable_sentence, problems_in, slowest_of
 from workers.extractors import c2pa
 from workers.extractors.base import ExtractionFailed, Unsupported
 
@@ -105,19 +104,8 @@ def test_it_reports_no_manifest_in_camera_videos(corpus):
 
 
 def test_it_survives_every_malformed_and_fuzzed_file(corpus):
-    problems, slowest, slowest_name = [], 0.0, ""
-    for path in sorted(path for folder in ("malformed", "fuzz") for path in (corpus / folder).iterdir()):
-        started = time.perf_counter()
-        try:
-            read(path)
-        except (Unsupported, ExtractionFailed) as error:
-            if not is_readable_sentence(str(error)):
-                problems.append(f"{path.name}: unreadable message {str(error)!r}")
-        except Exception as error:  # whatever escapes is the finding
-            problems.append(f"{path.name}: {type(error).__name__} escaped: {error}")
-        elapsed = time.perf_counter() - started
-        if elapsed > slowest:
-            slowest, slowest_name = elapsed, path.name
+    outcomes = attempt_all(read, broken_files(corpus), readable=is_readable_sentence)
 
+    problems, slowest = problems_in(outcomes), slowest_of(outcomes)
     assert not problems, "\n".join(problems)
-    assert slowest < 5, f"{slowest_name} took {slowest:.1f} s"
+    assert slowest.seconds < 5, f"{slowest.path.name} took {slowest.seconds:.1f} s"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, PngImagePlugin, TiffImagePlugin
 
+from tests.extractors.helpers import attempt_all, broken_files, is_sentence, problems_in
 from tests.media import jpeg_bytes, png_bytes, write
 from workers.extractors import base, exif
 
@@ -485,10 +486,6 @@ def corpus_photos(corpus: Path) -> list[str]:
     return photos + [f"c2pa/{p.name}" for p in sorted((corpus / "c2pa").glob("*.jpg"))]
 
 
-def broken_files(corpus: Path) -> list[Path]:
-    return sorted((corpus / "malformed").iterdir()) + sorted((corpus / "fuzz").iterdir())
-
-
 @pytest.fixture(scope="module")
 def corpus_readings(corpus) -> dict[str, dict]:
     return {name: exif.extract(corpus / name, corpus) for name in corpus_photos(corpus)}
@@ -555,20 +552,15 @@ def test_it_reads_the_gps_exiftool_reads(corpus_readings, corpus_expected):
 
 
 def test_it_turns_every_malformed_and_fuzzed_file_into_a_readable_outcome(corpus):
-    problems = []
-    for path in broken_files(corpus):
-        started = time.perf_counter()
-        try:
-            result = exif.extract(path, corpus)
-        except (base.Unsupported, base.ExtractionFailed) as err:
-            message = str(err)
-            if len(message) < 20 or " " not in message or not message.endswith("."):
-                problems.append(f"{path.name}: unreadable message {message!r}")
-        except Exception as err:  # any other exception is the bug this test looks for
-            problems.append(f"{path.name}: {type(err).__name__}: {err}")
-        else:  # what could not be read of a file that could be is said in notes, in sentences
-            problems += [f"{path.name}: unreadable note {note!r}" for note in result["notes"] if not note.endswith(".")]
-        elapsed = time.perf_counter() - started
-        if elapsed > SLOW_SECONDS:
-            problems.append(f"{path.name}: took {elapsed:.1f} s")
+    outcomes = attempt_all(lambda path: exif.extract(path, corpus), broken_files(corpus), readable=is_sentence)
+
+    problems = problems_in(outcomes, seconds=SLOW_SECONDS)
+    # What could not be read of a file that could be is said in notes, in sentences.
+    problems += [
+        f"{outcome.path.name}: unreadable note {note!r}"
+        for outcome in outcomes
+        if outcome.result is not None
+        for note in outcome.result["notes"]
+        if not note.endswith(".")
+    ]
     assert not problems

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.extractors.test_perceptual import make_scene, png_declaring, survive_all
-from workers.extractors import base, forensics
+from tests.extractors.helpers import broken_files, make_scene, png_declaring, survive_all
+from workers.extractors import base, forensics, jpeg_tables
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +82,8 @@ def test_it_recognises_standard_tables_at_quality_75(tmp_path, scene):
 
 def test_it_estimates_quality_from_the_tables_alone():
     tables = {
-        0: forensics.ijg_table(forensics.IJG_LUMINANCE, 40),
-        1: forensics.ijg_table(forensics.IJG_CHROMINANCE, 40),
+        0: jpeg_tables.ijg_table(jpeg_tables.IJG_LUMINANCE, 40),
+        1: jpeg_tables.ijg_table(jpeg_tables.IJG_CHROMINANCE, 40),
     }
 
     assert forensics.estimate_quality(tables) == (40, True)
@@ -153,10 +153,10 @@ def test_it_reads_every_real_photo_in_the_corpus(corpus, tmp_path):
 
 
 def test_it_survives_malformed_and_fuzzed_files(corpus, tmp_path):
-    files = sorted(f for folder in ("malformed", "fuzz") for f in (corpus / folder).iterdir() if f.name != "README")
+    files = [path for path in broken_files(corpus) if path.name != "README"]
     slowest = survive_all(forensics.extract, files, tmp_path, corpus)
 
-    print(f"forensics: slowest of {len(files)} files: {slowest[1]} in {slowest[0]:.2f} s")
+    print(f"forensics: slowest of {len(files)} files: {slowest.path.name} in {slowest.seconds:.2f} s")
 
 
 def copy_of(path: Path, tmp_path: Path) -> Path:

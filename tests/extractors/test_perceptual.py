@@ -1,40 +1,17 @@
 """The perceptual extractor: pHash of photos and video keyframes, on generated files and the shared corpus."""
 
-import os
-import struct
 import subprocess
-import time
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image
 
+from tests.extractors.helpers import broken_files, make_scene, png_declaring, survive_all
 from workers.extractors import base, perceptual
 
 NEAR = 8  # bits of 64: copies of one picture stay within this
 FAR = 20  # unrelated pictures differ in about half the bits
-SECONDS_PER_FILE = 30
-
-
-def make_scene(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
-    """A photo-like picture: a smooth colour field, some shapes, a little noise."""
-    rng = np.random.default_rng(seed)
-    width, height = size
-    x = np.linspace(0, 1, width)[None, :]
-    y = np.linspace(0, 1, height)[:, None]
-    a, b = rng.uniform(2, 8, 2)
-    field = 120 + 70 * np.sin(a * x + rng.uniform(0, 6)) * np.cos(b * y + rng.uniform(0, 6))
-    rgb = np.stack([field, field * 0.7 + 40, 220 - field * 0.6], axis=-1) + rng.normal(0, 6, (height, width, 3))
-    image = Image.fromarray(rgb.clip(0, 255).astype(np.uint8))
-    draw = ImageDraw.Draw(image)
-    for _ in range(12):
-        left, top = int(rng.integers(0, width - 120)), int(rng.integers(0, height - 120))
-        box = [left, top, left + int(rng.integers(40, 200)), top + int(rng.integers(40, 200))]
-        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
-        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=colour)
-    return image.filter(ImageFilter.GaussianBlur(1))
 
 
 def extract_image(tmp_path: Path, image: Image.Image, name: str, **save_options) -> dict:
@@ -203,55 +180,7 @@ def test_it_reads_every_real_photo_and_video_in_the_corpus(corpus, tmp_path):
 
 
 def test_it_survives_malformed_and_fuzzed_files(corpus, tmp_path):
-    files = sorted(f for folder in ("malformed", "fuzz") for f in (corpus / folder).iterdir() if f.name != "README")
+    files = [path for path in broken_files(corpus) if path.name != "README"]
     slowest = survive_all(perceptual.extract, files, tmp_path, corpus)
 
-    print(f"perceptual: slowest of {len(files)} files: {slowest[1]} in {slowest[0]:.2f} s")
-
-
-# Helpers test_forensics.py uses too.
-
-
-def survive_all(extract, files: list[Path], tmp_path: Path, corpus: Path) -> tuple[float, str]:
-    """Run `extract` over files; only the two contract exceptions, with readable messages, in bounded time."""
-    problems = []
-    slowest = (0.0, "")
-    for number, path in enumerate(files):
-        artifacts = tmp_path / f"run-{number}"
-        artifacts.mkdir()
-        started = time.monotonic()
-        try:
-            extract(path, artifacts)
-        except (base.Unsupported, base.ExtractionFailed) as exc:
-            if not is_readable(str(exc), corpus):
-                problems.append(f"{path.name}: unreadable message {str(exc)!r}")
-        except Exception as exc:  # anything else is a bug: name the file and the exception
-            problems.append(f"{path.name}: {type(exc).__name__}: {exc}")
-        elapsed = time.monotonic() - started
-        slowest = max(slowest, (elapsed, path.name))
-        if elapsed > SECONDS_PER_FILE:
-            problems.append(f"{path.name}: took {elapsed:.1f} s")
-    assert not problems, "\n".join(problems)
-    return slowest
-
-
-def is_readable(message: str, corpus: Path) -> bool:
-    """A sentence for a reviewer: capitalised, ends with a full stop, one line, no paths."""
-    return (
-        20 <= len(message) <= 400
-        and message[0].isupper()
-        and message.endswith(".")
-        and "\n" not in message
-        and str(corpus) not in message
-        and os.sep + "tmp" not in message
-    )
-
-
-def png_declaring(width: int, height: int) -> bytes:
-    """A tiny PNG whose header declares the given size (its pixel data is absent)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    print(f"perceptual: slowest of {len(files)} files: {slowest.path.name} in {slowest.seconds:.2f} s")

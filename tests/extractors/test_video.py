@@ -3,13 +3,12 @@
 import random
 import shutil
 import subprocess
-import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from tests.extractors.helpers import attempt_all, broken_files, is_readable_sentence, problems_in, slowest_of
 from workers.extractors import video
 from workers.extractors.base import ExtractionFailed, Unsupported
 
@@ -25,34 +24,27 @@ def make_video(path: Path, *args: str) -> Path:
     return path
 
 
+def tagged(tags: dict[str, str]) -> list[str]:
+    """ffmpeg arguments that write each tag into the container's metadata."""
+    return [argument for name, value in tags.items() for argument in ("-metadata", f"{name}={value}")]
+
+
 @pytest.fixture(scope="module")
 def android_style_mp4(tmp_path_factory) -> Path:
-    return make_video(
-        tmp_path_factory.mktemp("video") / "out.mp4",
-        "-metadata",
-        "location=+51.7304+036.1926/",
-        "-metadata",
-        "creation_time=2024-11-05T10:00:00Z",
-    )
+    tags = {"location": "+51.7304+036.1926/", "creation_time": "2024-11-05T10:00:00Z"}
+    return make_video(tmp_path_factory.mktemp("video") / "out.mp4", *tagged(tags))
 
 
 @pytest.fixture(scope="module")
 def iphone_style_mov(tmp_path_factory) -> Path:
-    return make_video(
-        tmp_path_factory.mktemp("video") / "out.mov",
-        "-movflags",
-        "use_metadata_tags",
-        "-metadata",
-        "com.apple.quicktime.location.ISO6709=+37.3318-122.0312+010.000/",
-        "-metadata",
-        "com.apple.quicktime.make=Apple",
-        "-metadata",
-        "com.apple.quicktime.model=iPhone 15",
-        "-metadata",
-        "com.apple.quicktime.software=17.1",
-        "-metadata",
-        "com.apple.quicktime.creationdate=2024-11-05T12:00:00+0200",
-    )
+    tags = {
+        "com.apple.quicktime.location.ISO6709": "+37.3318-122.0312+010.000/",
+        "com.apple.quicktime.make": "Apple",
+        "com.apple.quicktime.model": "iPhone 15",
+        "com.apple.quicktime.software": "17.1",
+        "com.apple.quicktime.creationdate": "2024-11-05T12:00:00+0200",
+    }
+    return make_video(tmp_path_factory.mktemp("video") / "out.mov", "-movflags", "use_metadata_tags", *tagged(tags))
 
 
 def read(path: Path) -> dict:
@@ -110,17 +102,8 @@ def test_it_takes_capture_time_from_apple_creationdate_with_its_offset(iphone_st
 
 
 def test_it_reads_android_make_model_and_version(tmp_path):
-    path = make_video(
-        tmp_path / "android.mp4",
-        "-movflags",
-        "use_metadata_tags",
-        "-metadata",
-        "com.android.manufacturer=Google",
-        "-metadata",
-        "com.android.model=Pixel 8",
-        "-metadata",
-        "com.android.version=14",
-    )
+    tags = {"com.android.manufacturer": "Google", "com.android.model": "Pixel 8", "com.android.version": "14"}
+    path = make_video(tmp_path / "android.mp4", "-movflags", "use_metadata_tags", *tagged(tags))
 
     result = read(path)
 
@@ -267,29 +250,8 @@ def exiftool_time(text: str) -> datetime:
 
 
 def test_it_survives_every_malformed_and_fuzzed_file(corpus):
-    files = sorted(path for folder in ("malformed", "fuzz") for path in (corpus / folder).iterdir() if path.is_file())
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        outcomes = list(pool.map(timed_extract, files))
+    outcomes = attempt_all(read, broken_files(corpus), readable=is_readable_sentence, threads=4)
 
-    problems = [f"{path.name}: {problem}" for path, problem, _ in outcomes if problem]
+    problems, slowest = problems_in(outcomes), slowest_of(outcomes)
     assert not problems, "\n".join(problems)
-    slowest_path, _, slowest = max(outcomes, key=lambda outcome: outcome[2])
-    assert slowest < video.FFPROBE_TIMEOUT_S / 3, f"{slowest_path.name} took {slowest:.1f} s"
-
-
-def timed_extract(path: Path) -> tuple[Path, str | None, float]:
-    """(path, what went wrong or None, seconds taken) for one extraction."""
-    started = time.perf_counter()
-    try:
-        read(path)
-        problem = None
-    except (Unsupported, ExtractionFailed) as error:
-        problem = None if is_readable_sentence(str(error)) else f"unreadable message {str(error)!r}"
-    except Exception as error:  # whatever escapes is the finding
-        problem = f"{type(error).__name__} escaped: {error}"
-    return path, problem, time.perf_counter() - started
-
-
-def is_readable_sentence(message: str) -> bool:
-    starts_well = message[:1].isupper() or message.split(" ", 1)[0] in ("ffprobe", "c2pa")
-    return starts_well and message.endswith((".", "?", "!")) and "@ 0x" not in message and "Traceback" not in message
+    assert slowest.seconds < video.FFPROBE_TIMEOUT_S / 3, f"{slowest.path.name} took {slowest.seconds:.1f} s"

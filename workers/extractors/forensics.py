@@ -10,23 +10,18 @@ from __future__ import annotations
 
 import io
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import ExifTags, Image, ImageChops, ImageStat, UnidentifiedImageError
-from pillow_heif import register_heif_opener
+from PIL import ExifTags, Image, ImageChops, ImageStat
 
-from workers.extractors.base import ExtractionFailed, Unsupported, describe_size
-from workers.filetype import SNIFF_BYTES, sniff
+from workers.extractors.base import ExtractionFailed, Unsupported
+from workers.extractors.imaging import DECODE_ERRORS, MAX_IMAGE_PIXELS, decode, open_image, sniff_file, to_rgb
+from workers.extractors.jpeg_tables import IJG_CHROMINANCE, IJG_LUMINANCE, nearest_quality
 
 NAME = "forensics"
 VERSION = "1"
 KINDS = frozenset({"photo"})
-
-# Declared width x height above which a photo is refused rather than decoded (a
-# guard against decompression bombs; no common camera or phone default comes near).
-MAX_IMAGE_PIXELS = 100_000_000
 
 ELA_QUALITY = 90
 # ELA holds three full-size RGB copies at once (the photo, its re-save and their
@@ -51,10 +46,8 @@ ELA_NOTE = (
     "similar surfaces around it."
 )
 
-# Exceptions Pillow and its plugins raise for files they recognise but cannot decode.
-DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError)
-
-# How to turn a stored image upright for each EXIF orientation (as ImageOps.exif_transpose does).
+# How to turn a stored image upright for each EXIF orientation (as ImageOps.exif_transpose does);
+# applied to the ELA image, which has no EXIF of its own, so exif_transpose cannot do it here.
 UPRIGHT = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -65,33 +58,8 @@ UPRIGHT = {
     8: Image.Transpose.ROTATE_90,
 }
 
-# The example tables of the JPEG standard (ITU-T T.81 Annex K), in natural order;
-# libjpeg scales them by quality, and most software that re-saves a JPEG uses libjpeg.
-IJG_LUMINANCE = (
-    16, 11, 10, 16, 24, 40, 51, 61,
-    12, 12, 14, 19, 26, 58, 60, 55,
-    14, 13, 16, 24, 40, 57, 69, 56,
-    14, 17, 22, 29, 51, 87, 80, 62,
-    18, 22, 37, 56, 68, 109, 103, 77,
-    24, 35, 55, 64, 81, 104, 113, 92,
-    49, 64, 78, 87, 103, 121, 120, 101,
-    72, 92, 95, 98, 112, 100, 103, 99,
-)  # fmt: skip
-IJG_CHROMINANCE = (
-    17, 18, 24, 47, 99, 99, 99, 99,
-    18, 21, 26, 66, 99, 99, 99, 99,
-    24, 26, 56, 99, 99, 99, 99, 99,
-    47, 66, 99, 99, 99, 99, 99, 99,
-    99, 99, 99, 99, 99, 99, 99, 99,
-    99, 99, 99, 99, 99, 99, 99, 99,
-    99, 99, 99, 99, 99, 99, 99, 99,
-    99, 99, 99, 99, 99, 99, 99, 99,
-)  # fmt: skip
-
 # The nine lowest AC frequencies (row, column), in zigzag order: the best populated histograms.
 LOW_FREQUENCIES = ((0, 1), (1, 0), (2, 0), (1, 1), (0, 2), (0, 3), (1, 2), (2, 1), (3, 0))
-
-register_heif_opener()
 
 
 def extract(path: Path, artifacts_dir: Path) -> dict:
@@ -122,26 +90,12 @@ def extract(path: Path, artifacts_dir: Path) -> dict:
 
 
 def _open_photo(path: Path) -> Image.Image:
-    try:
-        with warnings.catch_warnings():
-            # The size check below is the bound; Pillow's own warning would only be noise.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
-    except UnidentifiedImageError as exc:
-        with path.open("rb") as file:
-            filetype = sniff(file.read(SNIFF_BYTES))
-        if filetype.kind == "photo":
-            raise ExtractionFailed(
-                f"The file starts like a {filetype.description} but its header is damaged, so it cannot be decoded."
-            ) from exc
+    image = open_image(path)
+    if image is None:
         raise Unsupported(
             f"Forensics reads photos only, and Pillow does not recognise this file as one (it looks like: "
-            f"{filetype.description})."
-        ) from exc
-    except Image.DecompressionBombError as exc:
-        raise ExtractionFailed(f"The image is too large to decode safely ({exc}).") from exc
-    except DECODE_ERRORS as exc:
-        raise ExtractionFailed(f"The image header could not be read ({_reason(exc)}).") from exc
+            f"{sniff_file(path).description})."
+        )
     width, height = image.size
     if width * height > MAX_IMAGE_PIXELS or width == 0 or height == 0:
         image.close()
@@ -152,37 +106,6 @@ def _open_photo(path: Path) -> Image.Image:
     return image
 
 
-def _decode(image: Image.Image, path: Path) -> None:
-    """Decode the pixels, turning Pillow's errors into a sentence for the reviewer."""
-    try:
-        image.load()
-    except Image.DecompressionBombError as exc:
-        raise ExtractionFailed(f"The image is too large to decode safely ({exc}).") from exc
-    except DECODE_ERRORS as exc:
-        reason = _reason(exc)
-        if "truncated" in reason:
-            raise ExtractionFailed(
-                f"The {image.format or 'image'} file is truncated: it ends after {describe_size(path.stat().st_size)}, "
-                "before its image data is complete."
-            ) from exc
-        raise ExtractionFailed(f"The {image.format or 'image'} data could not be decoded ({reason}).") from exc
-
-
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """The image as 8-bit RGB (itself if it already is); transparency flattened onto white, deep data scaled."""
-    if image.mode == "RGB":
-        return image
-    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
-        values = np.asarray(image, dtype=np.float64)
-        low, high = (0.0, 65535.0) if image.mode.startswith("I;16") else (float(values.min()), float(values.max()))
-        grey = np.clip((values - low) * 255.0 / (high - low or 1.0), 0, 255).astype(np.uint8)
-        return Image.fromarray(grey).convert("RGB")
-    if image.mode in ("RGBA", "LA", "PA", "P", "RGBa", "La") or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        return Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
-    return image.convert("RGB")
-
-
 def _orientation(image: Image.Image) -> int:
     """The EXIF orientation (1 to 8); 1 when the EXIF is missing or unreadable."""
     try:
@@ -190,10 +113,6 @@ def _orientation(image: Image.Image) -> int:
     except DECODE_ERRORS:
         return 1
     return value if value in UPRIGHT else 1
-
-
-def _reason(exc: BaseException) -> str:
-    return (str(exc).strip() or type(exc).__name__).rstrip(".")
 
 
 # Error level analysis
@@ -208,9 +127,9 @@ def _error_level_analysis(image: Image.Image, path: Path, artifacts_dir: Path) -
         # A JPEG can decode at 1/2, 1/4 or 1/8 scale directly, which bounds the memory used.
         factor = math.sqrt(ELA_MAX_PIXELS / (width * height))
         image.draft("RGB", (math.ceil(width * factor), math.ceil(height * factor)))
-    _decode(image, path)
+    decode(image, path)
     try:
-        rgb = _to_rgb(image)
+        rgb = to_rgb(image)
     except ValueError as exc:
         raise ExtractionFailed(f"The image's colour mode {image.mode} could not be converted to RGB.") from exc
     if rgb.width * rgb.height > ELA_MAX_PIXELS:
@@ -224,7 +143,7 @@ def _error_level_analysis(image: Image.Image, path: Path, artifacts_dir: Path) -
     buffer = io.BytesIO()
     rgb.save(buffer, "JPEG", quality=ELA_QUALITY)
     with Image.open(buffer) as resaved:
-        difference = ImageChops.difference(rgb, _to_rgb(resaved))
+        difference = ImageChops.difference(rgb, to_rgb(resaved))
     del rgb, buffer
     max_difference = max(high for _, high in difference.getextrema())
     mean_difference = sum(ImageStat.Stat(difference).mean) / 3
@@ -238,7 +157,8 @@ def _error_level_analysis(image: Image.Image, path: Path, artifacts_dir: Path) -
     if orientation in UPRIGHT:
         visible = visible.transpose(UPRIGHT[orientation])
     visible.thumbnail((ELA_IMAGE_SIZE, ELA_IMAGE_SIZE), Image.Resampling.LANCZOS)
-    visible.save(artifacts_dir / "ela.png", "PNG")
+    # Light compression: the default level spends most of this extractor's time for ~10% smaller files.
+    visible.save(artifacts_dir / "ela.png", "PNG", compress_level=1)
     ela = {
         "file": "ela.png",
         "quality": ELA_QUALITY,
@@ -252,12 +172,6 @@ def _error_level_analysis(image: Image.Image, path: Path, artifacts_dir: Path) -
 # JPEG recompression
 
 
-def ijg_table(base: tuple[int, ...], quality: int) -> list[int]:
-    """A standard table scaled as libjpeg's jpeg_set_quality does (baseline: capped at 255)."""
-    scale = 5000 // quality if quality < 50 else 200 - 2 * quality
-    return [min(max((value * scale + 50) // 100, 1), 255) for value in base]
-
-
 def estimate_quality(tables: dict[int, list[int]]) -> tuple[int, bool]:
     """The libjpeg quality whose tables are closest to these, and whether they match it exactly.
 
@@ -265,15 +179,13 @@ def estimate_quality(tables: dict[int, list[int]]) -> tuple[int, bool]:
     chrominance one, as libjpeg writes them; the distance is the sum of absolute
     differences, so for custom (camera) tables the quality is only the nearest fit.
     """
-    best_quality, best_distance = 0, math.inf
-    for quality in range(100, 0, -1):
-        distance = 0
-        for slot, table in tables.items():
-            standard = ijg_table(IJG_LUMINANCE if slot == 0 else IJG_CHROMINANCE, quality)
-            distance += sum(abs(a - b) for a, b in zip(table, standard, strict=True))
-        if distance < best_distance:
-            best_quality, best_distance = quality, distance
-    return best_quality, best_distance == 0
+    # Unlike image.py's reading, which compares only the tables the components use, every
+    # table counts here, by slot as libjpeg numbers them: the question is whether the whole
+    # file is what libjpeg writes.
+    quality, distance = nearest_quality(
+        (table, IJG_LUMINANCE if slot == 0 else IJG_CHROMINANCE) for slot, table in tables.items()
+    )
+    return quality, distance == 0
 
 
 def _recompression_signals(path: Path, tables: dict[int, list[int]]) -> dict:
@@ -367,7 +279,8 @@ def _double_compression(path: Path, luma_table: list[int]) -> tuple[int, int]:
         return 0, 0
     blocks = (luma - 128).reshape(rows // 8, 8, columns // 8, 8)
     basis = _dct_basis()
-    coefficients = np.einsum("ux,axby,vy->abuv", basis, blocks, basis)
+    # Per 8x8 block: basis · block · basisᵀ, as batched matrix products (einsum's generic loop is ~10x slower).
+    coefficients = basis @ blocks.transpose(0, 2, 1, 3) @ basis.T
     steps = np.array(luma_table, dtype=np.float64).reshape(8, 8)
     combed = analysed = 0
     for row, column in LOW_FREQUENCIES:

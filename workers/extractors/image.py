@@ -14,6 +14,7 @@ import pillow_heif
 from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
 
 from workers.extractors.base import ExtractionFailed, Unsupported
+from workers.extractors.jpeg_tables import IJG_CHROMINANCE, IJG_LUMINANCE, nearest_quality
 
 NAME = "image"
 VERSION = "1"
@@ -55,25 +56,6 @@ IMAGE_SIGNATURES = (
 )
 HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1", b"avif")
 
-# The JPEG standard's example quantisation tables (ITU-T T.81 Annex K), in natural (row) order,
-# which libjpeg scales by its quality setting.
-IJG_LUMINANCE = (
-    *(16, 11, 10, 16, 24, 40, 51, 61),
-    *(12, 12, 14, 19, 26, 58, 60, 55),
-    *(14, 13, 16, 24, 40, 57, 69, 56),
-    *(14, 17, 22, 29, 51, 87, 80, 62),
-    *(18, 22, 37, 56, 68, 109, 103, 77),
-    *(24, 35, 55, 64, 81, 104, 113, 92),
-    *(49, 64, 78, 87, 103, 121, 120, 101),
-    *(72, 92, 95, 98, 112, 100, 103, 99),
-)
-IJG_CHROMINANCE = (
-    *(17, 18, 24, 47, 99, 99, 99, 99),
-    *(18, 21, 26, 66, 99, 99, 99, 99),
-    *(24, 26, 56, 99, 99, 99, 99, 99),
-    *(47, 66, 99, 99, 99, 99, 99, 99),
-    *(99,) * 32,
-)
 # Luma sampling factors relative to chroma, and the name J:a:b the trade gives them.
 SUBSAMPLING_NAMES = {(1, 1): "4:4:4", (2, 1): "4:2:2", (2, 2): "4:2:0", (1, 2): "4:4:0", (4, 1): "4:1:1"}
 
@@ -207,31 +189,14 @@ def _jpeg_readings(image: Image.Image) -> dict:
 
 
 def _estimated_quality(luminance: list[int], chroma: list[int] | None) -> int:
-    """The libjpeg quality setting whose tables are nearest to these.
+    """The libjpeg quality setting whose tables are nearest to these (see jpeg_tables.nearest_quality).
 
-    libjpeg (IJG) makes its tables from the Annex K tables: for quality q it takes the factor
-    5000 / q below 50 and 200 - 2q from 50 up, and each entry becomes (standard * factor + 50) // 100,
-    kept within 1..255. We build those tables for every q from 1 to 100 and return the q whose
-    luminance table, plus the chroma table when the file has a separate one, differs least (sum of
-    absolute differences; ties go to the higher q). A file written by libjpeg (Pillow, GIMP,
-    ImageMagick, most web tools) gives back its exact setting; a camera or encoder with its own
-    tables gets the nearest libjpeg-equivalent quality, which is an estimate.
+    Only the tables the image's components use count: the luminance table, plus the chroma
+    table when the file has a separate one. (Forensics compares every table in the file by
+    slot instead, as its question is whether the whole file is what libjpeg writes.)
     """
-
-    def distance(quality: int) -> int:
-        pairs = [(luminance, IJG_LUMINANCE)] + ([(chroma, IJG_CHROMINANCE)] if chroma else [])
-        return sum(
-            abs(actual - _ijg_entry(standard, quality))
-            for table, ijg in pairs
-            for actual, standard in zip(table, ijg, strict=True)
-        )
-
-    return min(range(1, 101), key=lambda quality: (distance(quality), -quality))
-
-
-def _ijg_entry(standard: int, quality: int) -> int:
-    factor = 5000 // quality if quality < 50 else 200 - 2 * quality
-    return min(255, max(1, (standard * factor + 50) // 100))
+    pairs = [(luminance, IJG_LUMINANCE)] + ([(chroma, IJG_CHROMINANCE)] if chroma else [])
+    return nearest_quality(pairs)[0]
 
 
 def _subsampling(layer: list[tuple[int, int, int, int]]) -> str | None:

@@ -10,27 +10,20 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import warnings
 from pathlib import Path
 
 import imagehash
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
-from pillow_heif import register_heif_opener
+from PIL import Image, ImageOps
 
-from workers.extractors.base import ExtractionFailed, Unsupported, describe_size
-from workers.filetype import SNIFF_BYTES, FileType, sniff
+from workers.extractors.base import ExtractionFailed, Unsupported
+from workers.extractors.imaging import DECODE_ERRORS, MAX_IMAGE_PIXELS, decode, open_image, to_rgb
 
 NAME = "perceptual"
 VERSION = "1"
 KINDS = frozenset({"photo", "video"})
 
 ALGORITHM = "phash-64"
-
-# Declared width x height above which a photo is refused rather than decoded: 100
-# megapixels is above every common camera and phone default, and decoding more is
-# how a small "decompression bomb" file exhausts a worker's memory.
-MAX_IMAGE_PIXELS = 100_000_000
 
 THUMBNAIL_SIZE = 640
 THUMBNAIL_QUALITY = 80
@@ -44,16 +37,11 @@ FFMPEG_TIMEOUT_SECONDS = 60
 LOW_DETAIL_STD = 3.0
 LOW_QUALITY_REASON = "The image is almost a single colour, so its hash would match unrelated images"
 
-# Exceptions Pillow and its plugins raise for files they recognise but cannot decode.
-DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError)
-
-register_heif_opener()
-
 
 def extract(path: Path, artifacts_dir: Path) -> dict:
     """Hash a photo, or a video's keyframes; non-images are read as video."""
     path = Path(path)
-    image = _open_image(path)
+    image = _open_photo(path)
     if image is None:
         return _extract_video(path, Path(artifacts_dir))
     with image:
@@ -68,24 +56,11 @@ def hamming_distance(a: str, b: str) -> int:
 # Photos
 
 
-def _open_image(path: Path) -> Image.Image | None:
+def _open_photo(path: Path) -> Image.Image | None:
     """The image, header read and size checked; None when Pillow does not recognise the file."""
-    try:
-        with warnings.catch_warnings():
-            # The size check below is the bound; Pillow's own warning would only be noise.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
-    except UnidentifiedImageError as exc:
-        filetype = _sniff(path)
-        if filetype.kind == "photo":
-            raise ExtractionFailed(
-                f"The file starts like a {filetype.description} but its header is damaged, so it cannot be decoded."
-            ) from exc
+    image = open_image(path)
+    if image is None:
         return None
-    except Image.DecompressionBombError as exc:
-        raise ExtractionFailed(f"The image is too large to decode safely ({exc}).") from exc
-    except DECODE_ERRORS as exc:
-        raise ExtractionFailed(f"The image header could not be read ({_reason(exc)}).") from exc
     width, height = image.size
     if width * height > MAX_IMAGE_PIXELS:
         image.close()
@@ -103,11 +78,11 @@ def _extract_photo(image: Image.Image, path: Path, artifacts_dir: Path) -> dict:
     width, height = image.size
     # A JPEG decodes at 1/2, 1/4 or 1/8 scale for free; the hash needs only 32x32.
     image.draft("RGB", (THUMBNAIL_SIZE, THUMBNAIL_SIZE))
-    _decode(image, path)
+    decode(image, path)
     upright = _upright(image)
     if upright.size != image.size:
         width, height = height, width
-    rgb = _to_rgb(upright)
+    rgb = to_rgb(upright)
     hashed = _hash(rgb)
     rgb.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
     rgb.save(artifacts_dir / "thumb.jpg", "JPEG", quality=THUMBNAIL_QUALITY)
@@ -122,43 +97,12 @@ def _extract_photo(image: Image.Image, path: Path, artifacts_dir: Path) -> dict:
     }
 
 
-def _decode(image: Image.Image, path: Path) -> None:
-    """Decode the pixels, turning Pillow's errors into a sentence for the reviewer."""
-    try:
-        image.load()
-    except Image.DecompressionBombError as exc:
-        raise ExtractionFailed(f"The image is too large to decode safely ({exc}).") from exc
-    except DECODE_ERRORS as exc:
-        reason = _reason(exc)
-        if "truncated" in reason:
-            raise ExtractionFailed(
-                f"The {image.format or 'image'} file is truncated: it ends after {describe_size(path.stat().st_size)}, "
-                "before its image data is complete."
-            ) from exc
-        raise ExtractionFailed(f"The {image.format or 'image'} data could not be decoded ({reason}).") from exc
-
-
 def _upright(image: Image.Image) -> Image.Image:
     """The image turned as its EXIF orientation says; unreadable EXIF leaves it as stored."""
     try:
         return ImageOps.exif_transpose(image)
     except DECODE_ERRORS:
         return image
-
-
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """The image as 8-bit RGB (itself if it already is); transparency flattened onto white, deep data scaled."""
-    if image.mode == "RGB":
-        return image
-    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
-        values = np.asarray(image, dtype=np.float64)
-        low, high = (0.0, 65535.0) if image.mode.startswith("I;16") else (float(values.min()), float(values.max()))
-        grey = np.clip((values - low) * 255.0 / (high - low or 1.0), 0, 255).astype(np.uint8)
-        return Image.fromarray(grey).convert("RGB")
-    if image.mode in ("RGBA", "LA", "PA", "P", "RGBa", "La") or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        return Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
-    return image.convert("RGB")
 
 
 def _hash(rgb: Image.Image) -> dict:
@@ -170,15 +114,6 @@ def _hash(rgb: Image.Image) -> dict:
         "quality": "low" if low_detail else "ok",
         "low_quality_reason": LOW_QUALITY_REASON if low_detail else None,
     }
-
-
-def _sniff(path: Path) -> FileType:
-    with path.open("rb") as file:
-        return sniff(file.read(SNIFF_BYTES))
-
-
-def _reason(exc: BaseException) -> str:
-    return (str(exc).strip() or type(exc).__name__).rstrip(".")
 
 
 # Videos
@@ -193,7 +128,7 @@ def _extract_video(path: Path, artifacts_dir: Path) -> dict:
     keyframes = []
     for index, file in enumerate(files):
         with Image.open(file) as frame:
-            hashed = _hash(_to_rgb(frame))
+            hashed = _hash(to_rgb(frame))
         keyframes.append(
             {
                 "time": times.get(index),
