@@ -12,7 +12,7 @@ import pytest
 
 from tests.factories import make_case
 from tests.media import jpeg_bytes, png_bytes
-from verify import intake
+from verify import intake, services
 from verify.intake import IntakeError, ingest_stream, ingest_url, safe_original_name
 from verify.models import CaseEvent, Extraction, MediaItem
 
@@ -235,3 +235,23 @@ def test_it_stores_custody_of_a_file_whose_name_and_type_carry_nul_characters(de
     event = CaseEvent.objects.get(case=case, kind="media_collected")
     assert (event.new["original_name"], event.new["type"]) == ("ab.mp4", "ISO media file (brand i??m)")
     assert result.media_item.kind == "video"
+
+
+def test_it_puts_a_case_in_review_back_to_collecting_when_a_file_arrives(desk, reviewer):
+    case = make_case(by=desk, stage="triage")
+    services.assign_reviewer(case=case, user=reviewer, by=desk)
+    case = services.transition_case(case=case, to="in_review", by=desk)
+    ingest(case, jpeg_bytes(), by=desk)
+    case.refresh_from_db()
+    assert case.stage == "collecting"
+
+
+def test_it_removes_partial_uploads_left_by_a_stopped_intake(media_root):
+    incoming = media_root / "incoming"
+    incoming.mkdir(parents=True)
+    old, fresh = incoming / "intake-old", incoming / "intake-fresh"
+    old.write_bytes(b"partial")
+    fresh.write_bytes(b"in progress")
+    os.utime(old, (1, 1))
+    assert intake.remove_abandoned_uploads() == 1
+    assert not old.exists() and fresh.exists()

@@ -104,6 +104,9 @@ def store_stream(source: BinaryIO, *, max_bytes: int | None = None) -> tuple[str
                     head += chunk[: SNIFF_BYTES - len(head)]
                 digest.update(chunk)
                 out.write(chunk)
+            out.flush()
+            # On disk before the database says we have it.
+            os.fsync(out.fileno())
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
@@ -119,16 +122,37 @@ def _keep(tmp_path: Path, sha256: str) -> bool:
     final.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(tmp_path, 0o444)  # evidence is never modified
     os.replace(tmp_path, final)
+    directory = os.open(final.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the rename itself survives a crash
+    finally:
+        os.close(directory)
     return True
 
 
+def remove_abandoned_uploads(older_than_seconds: int = 24 * 3600) -> int:
+    """Delete partial files a killed intake left in incoming/; they never became evidence."""
+    incoming = Path(settings.MEDIA_ROOT) / "incoming"
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for path in incoming.glob("intake-*"):
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def _start_collecting(case: Case, by) -> None:
-    """A file reaching a case that has not started collecting moves it to collecting (as the system)."""
+    """A new file puts its case (back) into collecting, as the system, until the file has been read.
+
+    A case already in review goes back too: otherwise a batch whose first files were read
+    before the last ones arrived would sit in review with unread files.
+    """
     case.refresh_from_db()
     note = f"A file was added by {by.get_username()}" if by else "A file was added"
     if case.stage == Stage.NEW:
         case = services.transition_case(case=case, to=Stage.TRIAGE, by=None, note=note)
-    if case.stage == Stage.TRIAGE:
+    if case.stage in (Stage.TRIAGE, Stage.IN_REVIEW):
         services.transition_case(case=case, to=Stage.COLLECTING, by=None, note=note)
 
 

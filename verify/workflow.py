@@ -114,7 +114,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(Stage.AWAITING_APPROVAL, Stage.PUBLISHED, {EDITOR}, only_via="approve the verdict"),
     _t(Stage.AWAITING_APPROVAL, Stage.IN_REVIEW, {EDITOR}, only_via="send the verdict back"),
     # More footage arrived after review started: collect it, then review again.
-    _t(Stage.IN_REVIEW, Stage.COLLECTING, {DESK, EDITOR}, [has_media]),
+    _t(Stage.IN_REVIEW, Stage.COLLECTING, {DESK, EDITOR, SYSTEM}, [has_media]),
     *(_t(stage, Stage.ON_HOLD, {DESK, EDITOR}, [has_note]) for stage in RESUMABLE_STAGES),
     *(_t(Stage.ON_HOLD, stage, {DESK, EDITOR}, [resumes_where_it_left]) for stage in RESUMABLE_STAGES),
     *(

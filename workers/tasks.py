@@ -21,6 +21,8 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError)
     retry_backoff_max=120,
     retry_jitter=True,
     max_retries=6,
+    # The outcome is the Extraction row; nobody reads a result backend entry.
+    ignore_result=True,
 )
 def run_extraction(extraction_id: int) -> str | None:
     """Run one extractor on one media item; redelivery of a finished extraction does nothing."""
@@ -33,10 +35,14 @@ def run_extraction(extraction_id: int) -> str | None:
 def requeue_stalled_extractions() -> int:
     """Re-send extractions that a lost message or a dead worker left unfinished."""
     from verify import pipeline
+    from verify.intake import remove_abandoned_uploads
 
     count = pipeline.requeue_stalled()
     if count:
         log.warning("Re-sent %d stalled extraction task(s)", count)
+    removed = remove_abandoned_uploads()
+    if removed:
+        log.warning("Removed %d partial upload(s) abandoned by a stopped intake", removed)
     return count
 
 
