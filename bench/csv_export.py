@@ -1,0 +1,381 @@
+"""CSV export of 10,000 cases with 3 media each: time, rows/s, and peak RSS growth of the exporting process.
+
+Target: the streamed export (`verify.reports.csv.csv_response` over `selectors.report_cases`,
+read in chunks) keeps its peak RSS growth under 50 MB. Reported, not asserted.
+
+A throwaway database (SQLite in a temporary folder, or a new database on the PostgreSQL
+server of --database-url, dropped afterwards) is migrated and filled with bulk_create:
+each case gets 3 media items with 2 readings each, 5 checklist answers and 3 custody
+events; most get sightings, and about half a verdict (per-file media ratings on the
+published ones). Then a fresh child process, which has done nothing else, times the whole
+streamed response written to /dev/null and reports its RSS before, and its peak
+(VmHWM / ru_maxrss) after.
+
+    .venv/bin/python bench/csv_export.py [--cases 10000] [--media 3] [--format csv|json]
+        [--database-url postgres://postgres@127.0.0.1:5432/postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import os
+import resource
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+TARGET_GROWTH_MB = 50
+MB = 1_000_000
+BATCH = 2000
+
+
+class BenchError(Exception):
+    """The benchmark could not run; the message says why."""
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"No {field} line in /proc/self/status")
+
+
+def rss_kib() -> int:
+    """This process's resident set size now (KiB)."""
+    return _status_kib("VmRSS")
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident set size so far (KiB): the kernel's high-water mark, as ru_maxrss."""
+    return max(_status_kib("VmHWM"), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+# --- the throwaway database ------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def throwaway_database(server_url: str | None, work: Path) -> Iterator[str]:
+    """A new, empty database for this run: SQLite in `work`, or a new database on `server_url`'s server."""
+    if not server_url:
+        yield f"sqlite:///{work / 'bench.sqlite3'}"
+        return
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(server_url)
+    name = f"verify_bench_{secrets.token_hex(4)}"
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    try:
+        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
+    except psycopg.Error as exc:
+        raise BenchError(f"PostgreSQL at {parts.hostname}:{parts.port or 5432} is not reachable: {exc}") from exc
+    with admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            yield urlunsplit(parts._replace(path=f"/{name}"))
+        finally:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def child_env(database_url: str, work: Path) -> dict:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "verify.settings",
+        "DATABASE_URL": database_url,
+        "VERIFY_DATA_DIR": str(work),
+        "MEDIA_ROOT": str(work / "media"),
+        # DEBUG off: with it on, Django keeps every query's SQL in memory.
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-only-not-secret",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def run_child(step: str, args: argparse.Namespace, env: dict) -> dict:
+    command = [sys.executable, __file__, "--child", step, "--cases", str(args.cases), "--media", str(args.media)]
+    command += ["--format", args.format]
+    if args.chunk_size:
+        command += ["--chunk-size", str(args.chunk_size)]
+    done = subprocess.run(command, env=env, cwd=BASE_DIR, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"the {step} step failed:\n{done.stdout}\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --- child: fill the database ----------------------------------------------------------------------------------------
+
+
+def populate(cases: int, media_per_case: int) -> dict:
+    from datetime import UTC, datetime, timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from verify.models import (
+        Case,
+        CaseEvent,
+        CaseMedia,
+        ChecklistItem,
+        Extraction,
+        MediaItem,
+        MediaRating,
+        Sighting,
+        Tag,
+        Verdict,
+    )
+    from verify.workflow import Stage
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0, interactive=False)
+    User = get_user_model()
+    author = User.objects.create_user("bench-reviewer", first_name="Bench", last_name="Reviewer")
+    approver = User.objects.create_user("bench-editor", first_name="Bench", last_name="Editor")
+    tags = [Tag.objects.get_or_create(name=name)[0] for name in ("kursk", "ukraine", "gaza", "flood", "election")]
+    base = datetime(2024, 1, 1, tzinfo=UTC)
+    stages = [Stage.PUBLISHED, Stage.PUBLISHED, Stage.AWAITING_APPROVAL, Stage.IN_REVIEW, Stage.TRIAGE]
+    counts = dict.fromkeys(("cases", "media", "readings", "sightings", "verdicts", "events", "checklist"), 0)
+
+    for first in range(0, cases, BATCH):
+        numbers = range(first, min(first + BATCH, cases))
+        batch = Case.objects.bulk_create(
+            Case(
+                # Every 50th title would start a formula, so the escaping runs too.
+                title=('=HYPERLINK("http://x")' if n % 50 == 0 else f"Case {n}: footage from the front"),
+                claim=f"Video {n} shows soldiers training near the border; shared widely on Telegram and X.",
+                stage=stages[n % len(stages)],
+                priority=n % 4,
+                claimed_place="Kursk oblast",
+                claimed_at=base + timedelta(hours=n),
+                created_at=base + timedelta(hours=n, minutes=5),
+            )
+            for n in numbers
+        )
+        Case.tags.through.objects.bulk_create(
+            Case.tags.through(case_id=case.pk, tag_id=tags[(n + k) % len(tags)].pk)
+            for n, case in zip(numbers, batch, strict=True)
+            for k in range(2)
+        )
+        items = MediaItem.objects.bulk_create(
+            MediaItem(
+                sha256=f"{n * media_per_case + m:064x}",
+                kind="photo" if m else "video",
+                mime_type="image/jpeg" if m else "video/mp4",
+                size=1_000_000 + m,
+                original_name=f"case{n}-file{m}.jpg",
+                file=f"originals/{n}/{m}",
+                device="Apple iPhone 12",
+                software="Instagram",
+                captured_at_text="2024:01:01 10:00:00+02:00",
+                gps_latitude=51.7 if m == 1 else None,
+                gps_longitude=36.2 if m == 1 else None,
+                width=1920,
+                height=1080,
+            )
+            for n in numbers
+            for m in range(media_per_case)
+        )
+        CaseMedia.objects.bulk_create(
+            CaseMedia(case=batch[i // media_per_case], media_item=item) for i, item in enumerate(items)
+        )
+        Extraction.objects.bulk_create(
+            reading
+            for item in items
+            for reading in (
+                Extraction(media_item=item, extractor="exif", status="ok", result={"make": "Apple"}),
+                Extraction(media_item=item, extractor="c2pa", status="ok", result={"present": False}),
+            )
+        )
+        sightings = [
+            Sighting(
+                case=case,
+                media_item=items[i * media_per_case + s],
+                url=f"https://t.me/channel{n % 97}/{n}{s}",
+                platform="telegram",
+                account=f"channel{n % 97}",
+                posted_at=base + timedelta(hours=n, minutes=s),
+                caption="-- look at this",
+            )
+            for i, (n, case) in enumerate(zip(numbers, batch, strict=True))
+            if n % 10 < 7
+            for s in range(min(2, media_per_case))
+        ]
+        Sighting.objects.bulk_create(sightings)
+        ChecklistItem.objects.bulk_create(
+            ChecklistItem(case=case, key=key, prompt=f"{key}?", status="confirmed", notes="checked")
+            for case in batch
+            for key in ("provenance", "source", "date", "location", "motivation")
+        )
+        judged = [(i, case) for i, case in enumerate(batch) if case.stage in (Stage.PUBLISHED, Stage.AWAITING_APPROVAL)]
+        verdicts = Verdict.objects.bulk_create(
+            Verdict(
+                case=case,
+                number=1,
+                rating="misleading",
+                confidence="high",
+                summary="+ Old footage from 2021.",
+                rationale="Found on YouTube in 2021.",
+                media_category="DecontextualizedContent",
+                author=author,
+                status="approved" if case.stage == Stage.PUBLISHED else "proposed",
+                reviewed_by=approver if case.stage == Stage.PUBLISHED else None,
+                reviewed_at=base if case.stage == Stage.PUBLISHED else None,
+            )
+            for _, case in judged
+        )
+        MediaRating.objects.bulk_create(
+            MediaRating(verdict=verdict, media_item=items[i * media_per_case], category="DecontextualizedContent")
+            for (i, case), verdict in zip(judged, verdicts, strict=True)
+            if case.stage == Stage.PUBLISHED
+        )
+        CaseEvent.objects.bulk_create(
+            CaseEvent(case=case, kind=kind, actor=author, media_item=item)
+            for i, case in enumerate(batch)
+            for kind, item in (
+                (CaseEvent.Kind.OPENED, None),
+                (CaseEvent.Kind.MEDIA_COLLECTED, items[i * media_per_case]),
+                (CaseEvent.Kind.STAGE_CHANGED, None),
+            )
+        )
+        counts["cases"] += len(batch)
+        counts["media"] += len(items)
+        counts["readings"] += 2 * len(items)
+        counts["sightings"] += len(sightings)
+        counts["verdicts"] += len(verdicts)
+        counts["events"] += 3 * len(batch)
+        counts["checklist"] += 5 * len(batch)
+    counts["seconds"] = time.perf_counter() - started
+    return counts
+
+
+# --- child: the measured export --------------------------------------------------------------------------------------
+
+
+def export(fmt: str, chunk_size: int | None) -> dict:
+    from django.db import connection
+
+    from verify.models import Case
+    from verify.reports import csv as csv_report
+    from verify.reports import json as json_report
+    from verify.reports.csv import csv_response
+    from verify.reports.json import json_response
+
+    if chunk_size:
+        csv_report.CHUNK_SIZE = json_report.CHUNK_SIZE = chunk_size
+
+    connection.ensure_connection()
+    queries = 0
+
+    def count(execute, sql, params, many, context):
+        nonlocal queries
+        queries += 1
+        return execute(sql, params, many, context)
+
+    respond = csv_response if fmt == "csv" else json_response
+    # Warm up as a running web process would be: URLconf loaded, modules imported, one case exported.
+    for _chunk in respond(Case.objects.filter(pk=Case.objects.order_by("pk").values("pk")[:1]), "warm-up"):
+        pass
+    gc.collect()
+    rss_before, peak_before = rss_kib(), peak_rss_kib()
+    chunks = size = 0
+    started = time.perf_counter()
+    with connection.execute_wrapper(count), open(os.devnull, "wb") as sink:
+        for chunk in respond(Case.objects.all(), f"bench.{fmt}"):
+            sink.write(chunk)
+            chunks += 1
+            size += len(chunk)
+    elapsed = time.perf_counter() - started
+    return {
+        "seconds": elapsed,
+        "chunks": chunks,
+        "bytes": size,
+        "queries": queries,
+        "rss_before_kib": rss_before,
+        "peak_before_kib": peak_before,
+        "rss_after_kib": rss_kib(),
+        "peak_after_kib": peak_rss_kib(),
+        "cases": Case.objects.count(),
+        "chunk_size": (csv_report if fmt == "csv" else json_report).CHUNK_SIZE,
+    }
+
+
+def child(step: str, args: argparse.Namespace) -> int:
+    sys.path.insert(0, str(BASE_DIR))
+    import django
+
+    django.setup()
+    result = populate(args.cases, args.media) if step == "populate" else export(args.format, args.chunk_size)
+    print(json.dumps(result))
+    return 0
+
+
+# --- the parent: set up, run, print ----------------------------------------------------------------------------------
+
+
+def report(args: argparse.Namespace, database_url: str, filled: dict, measured: dict) -> None:
+    def mb(kib: int) -> str:
+        return f"{kib * 1024 / MB:.1f} MB"
+
+    growth_kib = measured["peak_after_kib"] - measured["rss_before_kib"]
+    rows = measured["cases"]
+    engine = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
+    print(f"Database: {engine} (throwaway)")
+    print(
+        f"Data: {filled['cases']:,} cases, {filled['media']:,} media items, {filled['readings']:,} readings, "
+        f"{filled['sightings']:,} sightings, {filled['verdicts']:,} verdicts, {filled['checklist']:,} checklist "
+        f"answers, {filled['events']:,} events (filled in {filled['seconds']:.1f} s)"
+    )
+    print(
+        f"{args.format.upper()} export of {rows:,} cases to /dev/null "
+        f"(streamed response, read {measured['chunk_size']} cases at a time)"
+    )
+    print(f"  time:        {measured['seconds']:.2f} s")
+    print(f"  rows/s:      {rows / measured['seconds']:,.0f}")
+    print(f"  output:      {measured['bytes'] / MB:.1f} MB in {measured['chunks']:,} pieces")
+    print(f"  SQL queries: {measured['queries']}")
+    print(f"  RSS before:  {mb(measured['rss_before_kib'])} (peak so far {mb(measured['peak_before_kib'])})")
+    print(f"  RSS after:   {mb(measured['rss_after_kib'])}")
+    print(f"  peak RSS:    {mb(measured['peak_after_kib'])}")
+    verdict = "holds" if growth_kib * 1024 < TARGET_GROWTH_MB * MB else "MISSED"
+    print(f"  peak growth: {mb(growth_kib)} (target < {TARGET_GROWTH_MB} MB: {verdict})")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--media", type=int, default=3, help="media items per case")
+    parser.add_argument("--format", choices=("csv", "json"), default="csv")
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL server to create the throwaway database on (default: SQLite)"
+    )
+    parser.add_argument("--chunk-size", type=int, help="cases read per chunk (default: the module's CHUNK_SIZE)")
+    parser.add_argument("--child", choices=("populate", "export"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args.child, args)
+    work = Path(tempfile.mkdtemp(prefix="bench-csv-export-"))
+    try:
+        with throwaway_database(args.database_url, work) as database_url:
+            env = child_env(database_url, work)
+            filled = run_child("populate", args, env)
+            measured = run_child("export", args, env)
+            report(args, database_url, filled, measured)
+        return 0
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
