@@ -7,13 +7,16 @@ PORT ?= 8000
 
 .PHONY: run test install system-deps lint check clean
 
-# ffprobe/ffmpeg read videos. Installed with apt-get when missing and we are root;
-# otherwise the command to run is printed.
+# System packages: ffmpeg reads videos, Pango lays out PDF reports. Installed with
+# apt-get when missing and we are root; otherwise the command to run is printed.
+SYSTEM_PACKAGES := ffmpeg libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 system-deps:
-	@command -v ffprobe >/dev/null 2>&1 || { \
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null; \
-	  else echo "Video reading needs ffmpeg: sudo apt-get install ffmpeg" >&2; exit 1; fi; }
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Verify Desk needs: sudo apt-get install $$missing" >&2; exit 1; fi; \
+	fi
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Verify Desk needs Python 3.11; set PYTHON=/path/to/python3.11")'

@@ -171,3 +171,90 @@ def test_it_shows_a_reviewer_each_file_with_its_readings(
         )
     browser.execute_script("window.scrollTo(0, 0)")
     save_full_page(browser, screenshot_dir / "media-panel.png")
+
+
+def click_link(driver, href_end: str) -> None:
+    """Follow a link by where it goes (the admin's buttons show their text in capitals)."""
+    driver.find_element(By.CSS_SELECTOR, f"a[href$='{href_end}']").click()
+
+
+def test_it_takes_a_case_from_queue_to_published_pdf(
+    live_server, browser, screenshot_dir, settings, tmp_path, tasks_not_sent
+):
+    import io
+    import subprocess
+    import time
+
+    from selenium.webdriver.support.ui import Select
+
+    from tests.media import jpeg_bytes
+    from verify import intake, pipeline
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    desk = make_user("desk", username="dana")
+    reviewer = make_user("reviewer", username="rafa")
+    editor = make_user("editor", username="eli")
+    case = services.open_case(
+        by=desk, title="Photo said to show troops in Kursk", claim="Shows North Korean troops in Kursk", priority=3
+    )
+    intake.ingest_stream(
+        case=case, source=io.BytesIO(jpeg_bytes(size=(320, 240))), original_name="kursk.jpg", by=desk, origin="tip"
+    )
+    for extraction in pipeline.Extraction.objects.filter(media_item__cases=case):
+        pipeline.run_extraction(extraction.pk)
+
+    # The reviewer takes the next case from their queue.
+    log_in(browser, live_server.url, reviewer.username)
+    browser.get(f"{live_server.url}/admin/verify/case/my-queue/")
+    browser.find_element(By.CSS_SELECTOR, ".vd-take input[type=submit]").click()
+    WebDriverWait(browser, WAIT_SECONDS).until(EC.url_contains(f"/admin/verify/case/{case.pk}/change/"))
+    save_full_page(browser, screenshot_dir / "path-1-taken.png")
+
+    # ...answers the checklist...
+    click_link(browser, "/checklist/")
+    for select in browser.find_elements(By.CSS_SELECTOR, "select[name$='-status']"):
+        Select(select).select_by_value("confirmed")
+    for notes in browser.find_elements(By.CSS_SELECTOR, "textarea[name$='-notes']"):
+        notes.send_keys("Checked against the earliest upload.")
+    save_full_page(browser, screenshot_dir / "path-2-checklist.png")
+    browser.find_element(By.CSS_SELECTOR, "input[value='Save answers']").click()
+    WebDriverWait(browser, WAIT_SECONDS).until(EC.url_contains("/change/"))
+
+    # ...and proposes a verdict.
+    click_link(browser, "/propose-verdict/")
+    Select(browser.find_element(By.NAME, "rating")).select_by_value("misleading")
+    Select(browser.find_element(By.NAME, "confidence")).select_by_value("high")
+    Select(browser.find_element(By.NAME, "media_category")).select_by_value("DecontextualizedContent")
+    browser.find_element(By.NAME, "summary").send_keys("An older photo from elsewhere, recaptioned.")
+    browser.find_element(By.NAME, "rationale").send_keys("The same photo was posted in 2022 with another caption.")
+    Select(browser.find_element(By.NAME, "media-0-category")).select_by_value("DecontextualizedContent")
+    save_full_page(browser, screenshot_dir / "path-3-propose.png")
+    browser.find_element(By.CSS_SELECTOR, "input[value='Propose this verdict']").click()
+    WebDriverWait(browser, WAIT_SECONDS).until(EC.url_contains("/change/"))
+    case.refresh_from_db()
+    assert case.stage == "awaiting_approval"
+
+    # An editor approves it and downloads the PDF.
+    browser.delete_all_cookies()
+    log_in(browser, live_server.url, editor.username)
+    browser.get(f"{live_server.url}/admin/verify/case/{case.pk}/change/")
+    click_link(browser, "/review-verdict/")
+    save_full_page(browser, screenshot_dir / "path-4-review.png")
+    browser.find_element(By.NAME, "approve").click()
+    WebDriverWait(browser, WAIT_SECONDS).until(EC.url_contains("/change/"))
+    case.refresh_from_db()
+    assert case.stage == "published"
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    click_link(browser, "/report.pdf")
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not list(downloads.glob("*.pdf")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    pdf = next(downloads.glob("*.pdf"))
+    assert pdf.read_bytes().startswith(b"%PDF")
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", str(pdf), str(screenshot_dir / "path-5-pdf")], check=True, timeout=60
+    )
+    assert list(screenshot_dir.glob("path-5-pdf*.png"))

@@ -53,3 +53,12 @@ def test_it_is_ruff_clean():
         [sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_it_keeps_pillow_refusing_truncated_images_once_django_is_loaded():
+    # A library that flips this for the whole process would make workers record cut-off files as read.
+    from PIL import ImageFile
+
+    import verify.admin  # noqa: F401 - loads every module the desk and its workers load
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False

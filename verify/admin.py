@@ -9,16 +9,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
-from django.urls import path
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from verify import intake, media_panel, selectors, services, workflow
+from verify import intake, media_panel, review_views, selectors, services, workflow
 from verify.models import (
     Assignment,
     Case,
@@ -32,7 +33,9 @@ from verify.models import (
     Tag,
     Verdict,
 )
-from verify.workflow import REVIEWER, Stage, WorkflowError
+from verify.reports import ReportError
+from verify.reports import views as report_views
+from verify.workflow import EDITOR, REVIEWER, Stage, WorkflowError
 
 User = get_user_model()
 MAX_ERRORS_SHOWN = 10
@@ -277,10 +280,58 @@ class CaseAdmin(admin.ModelAdmin):
             return self.admin_site.admin_view(partial(view, self))
 
         return [
+            path("my-queue/", wrap(review_views.my_queue_view), name="verify_case_my_queue"),
+            path("workload/", wrap(review_views.workload_view), name="verify_case_workload"),
+            path("export/<str:fmt>/", wrap(CaseAdmin.export_view), name="verify_case_export"),
+            path("<int:case_id>/report.<str:fmt>", wrap(CaseAdmin.case_report_view), name="verify_case_report"),
             path("<int:case_id>/add-media/", wrap(media_panel.add_media_view), name="verify_case_add_media"),
             path("<int:case_id>/media-panel/", wrap(media_panel.media_panel_view), name="verify_case_media_panel"),
+            path("<int:case_id>/checklist/", wrap(review_views.checklist_view), name="verify_case_checklist"),
+            path(
+                "<int:case_id>/propose-verdict/",
+                wrap(review_views.propose_verdict_view),
+                name="verify_case_propose_verdict",
+            ),
+            path(
+                "<int:case_id>/review-verdict/",
+                wrap(review_views.review_verdict_view),
+                name="verify_case_review_verdict",
+            ),
             *super().get_urls(),
         ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = extra_context or {}
+        if request.user.has_perm("verify.export_report"):
+            extra_context["export_links"] = [
+                (f"Export {fmt.upper()}", reverse("admin:verify_case_export", args=[fmt])) for fmt in ("csv", "json")
+            ]
+        return super().changelist_view(request, extra_context)
+
+    def export_view(self, request, fmt: str):
+        """The cases the list's current filters and search select, as CSV or JSON."""
+        if not request.user.has_perm("verify.export_report"):
+            raise PermissionDenied
+        changelist = self.get_changelist_instance(request)
+        try:
+            return report_views.export_response(changelist.queryset, fmt)
+        except ReportError as exc:
+            messages.error(request, str(exc))
+            return redirect(reverse("admin:verify_case_changelist") + changelist.get_query_string())
+
+    def case_report_view(self, request, case_id: int, fmt: str):
+        """One case's verdict as a PDF, or its ClaimReview JSON-LD once published."""
+        if not request.user.has_perm("verify.export_report"):
+            raise PermissionDenied
+        case = get_object_or_404(Case, pk=case_id)
+        respond = {"pdf": report_views.pdf_response, "jsonld": report_views.jsonld_response}.get(fmt)
+        if respond is None:
+            raise Http404(f"No {fmt} report; cases export as pdf or jsonld")
+        try:
+            return respond(case)
+        except ReportError as exc:
+            messages.error(request, str(exc))
+            return redirect(reverse("admin:verify_case_change", args=[case.pk]))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         case = self.get_object(request, object_id)
@@ -288,6 +339,7 @@ class CaseAdmin(admin.ModelAdmin):
         if case is not None:
             extra_context.update(media_panel.panel_context(case))
             extra_context["can_add_media"] = bool(workflow.roles_of(request.user) & intake.INTAKE_ROLES)
+            extra_context["work_links"] = work_links(case, request.user)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def has_delete_permission(self, request, obj=None):
@@ -467,6 +519,24 @@ class CaseAdmin(admin.ModelAdmin):
             f"Marked as duplicate of #{survivor.pk}",
             lambda case: services.mark_duplicate(case=case, of=survivor, by=request.user, note=note),
         )
+
+
+def work_links(case: Case, user) -> list[tuple[str, str]]:
+    """The buttons a person's role and the case's stage call for on the case page."""
+    roles = workflow.roles_of(user)
+    assigned = case.assignments.filter(user=user).exists()
+    links = []
+    if (assigned or EDITOR in roles) and case.stage in (Stage.TRIAGE, Stage.COLLECTING, Stage.IN_REVIEW):
+        links.append(("Checklist", reverse("admin:verify_case_checklist", args=[case.pk])))
+    if assigned and REVIEWER in roles and case.stage == Stage.IN_REVIEW:
+        links.append(("Propose verdict", reverse("admin:verify_case_propose_verdict", args=[case.pk])))
+    if EDITOR in roles and case.stage == Stage.AWAITING_APPROVAL:
+        links.append(("Review verdict", reverse("admin:verify_case_review_verdict", args=[case.pk])))
+    if user.has_perm("verify.export_report") and case.verdicts.exists():
+        links.append(("PDF report", reverse("admin:verify_case_report", args=[case.pk, "pdf"])))
+    if case.stage == Stage.PUBLISHED:
+        links.append(("Public page", reverse("public-verdict", args=[case.pk])))
+    return links
 
 
 def _message(exc: Exception) -> str:

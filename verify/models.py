@@ -294,6 +294,17 @@ class Assignment(models.Model):
         return f"{self.user} ({self.get_role_display()})"
 
 
+class MediaReviewCategory(models.TextChoices):
+    """schema.org MediaReview's mediaAuthenticityCategory values."""
+
+    ORIGINAL = "OriginalMediaContent", "Original media content"
+    DECONTEXTUALIZED = "DecontextualizedContent", "Decontextualized content"
+    EDITED_OR_CROPPED = "EditedOrCroppedContent", "Edited or cropped content"
+    TRANSFORMED = "TransformedContent", "Transformed content"
+    STAGED = "StagedContent", "Staged content"
+    SATIRE_OR_PARODY = "SatireOrParodyContent", "Satire or parody content"
+
+
 class Verdict(models.Model):
     """One version of a case's verdict; a new proposal is a new row, never an edit."""
 
@@ -321,6 +332,10 @@ class Verdict(models.Model):
     confidence = models.CharField(max_length=10, choices=Confidence.choices)
     summary = models.CharField(max_length=280)
     rationale = models.TextField()
+    # The case's media taken together, for ClaimReview's associated MediaReview.
+    media_category = models.CharField(max_length=30, choices=MediaReviewCategory.choices, blank=True)
+    # What the verdict rests on: [{"kind": "sighting"|"extraction"|"link", "id": ..., "label": ..., "url": ...}].
+    evidence = models.JSONField(default=list, blank=True, encoder=DjangoJSONEncoder)
     author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="verdicts_written")
     proposed_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
@@ -340,6 +355,24 @@ class Verdict(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.number} {self.get_rating_display()} ({self.get_status_display()})"
+
+
+class MediaRating(models.Model):
+    """A verdict's MediaReview judgement of one of the case's files."""
+
+    verdict = models.ForeignKey(Verdict, on_delete=models.CASCADE, related_name="media_ratings")
+    media_item = models.ForeignKey(MediaItem, on_delete=models.PROTECT, related_name="ratings")
+    category = models.CharField(max_length=30, choices=MediaReviewCategory.choices)
+    original_context = models.TextField(
+        "original context", blank=True, help_text="Where and when the media really comes from, as far as known."
+    )
+    original_link = models.URLField("link to the original", max_length=2000, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["verdict", "media_item"], name="one_rating_per_file")]
+
+    def __str__(self) -> str:
+        return f"{self.media_item}: {self.get_category_display()}"
 
 
 class CaseEvent(models.Model):

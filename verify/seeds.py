@@ -9,11 +9,13 @@ from pathlib import Path
 
 import ftfy
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from verify import services
-from verify.models import Case, Platform, Priority
+from verify.models import Case, ChecklistItem, MediaReviewCategory, Platform, Priority, Verdict
 from verify.workflow import Stage
 
 DEFAULT_SEED_FILE = Path(settings.BASE_DIR) / "seeds" / "cases.json"
@@ -29,11 +31,27 @@ CASE_OPTIONAL = (
     "is_graphic",
     "shows_personal_data",
     "source_at_risk",
+    "hold_reason",
+    "duplicate_of",
+    "checklist",
+    "verdict",
 )
 SIGHTING_REQUIRED = ("platform", "account")
 SIGHTING_OPTIONAL = ("url", "posted_at", "caption", "reported_by")
-# Seeds place cases at the start of the desk's work; later stages are reached by people.
-SEEDABLE_STAGES = (Stage.NEW, Stage.TRIAGE)
+# Seed cases are walked to these stages through the same services people use.
+SEEDABLE_STAGES = (
+    Stage.NEW,
+    Stage.TRIAGE,
+    Stage.IN_REVIEW,
+    Stage.AWAITING_APPROVAL,
+    Stage.PUBLISHED,
+    Stage.ON_HOLD,
+    Stage.DUPLICATE,
+)
+NEEDS_VERDICT = (Stage.AWAITING_APPROVAL, Stage.PUBLISHED)
+VERDICT_FIELDS = ("rating", "confidence", "summary", "rationale")
+# The desk accounts that act for the seed data; they have no usable password.
+SEED_ACCOUNTS = {"desk": "seed-desk", "reviewer": "seed-reviewer", "editor": "seed-editor"}
 PRIORITIES = {p.label.lower(): p.value for p in Priority}
 
 
@@ -109,6 +127,28 @@ def _text(record: dict, name: str, where: str, problems: list[str], *, blank_ok:
         problems.append(f"{where}: '{name}' must be non-empty text")
 
 
+def _check_progress(record: dict, where: str, earlier_keys: set, problems: list[str]) -> None:
+    """The fields a later stage needs: a verdict, a reason to hold, the case it duplicates."""
+    stage, verdict = record["stage"], record.get("verdict")
+    if stage in NEEDS_VERDICT and not isinstance(verdict, dict):
+        problems.append(f"{where}: stage {stage} needs a 'verdict'")
+    if isinstance(verdict, dict):
+        _fields(verdict, VERDICT_FIELDS, ("media_category",), f"{where} verdict", problems)
+        if verdict.get("rating") not in Verdict.Rating.values:
+            problems.append(f"{where} verdict: unknown rating {verdict.get('rating')!r}")
+        if verdict.get("confidence") not in Verdict.Confidence.values:
+            problems.append(f"{where} verdict: unknown confidence {verdict.get('confidence')!r}")
+        if verdict.get("media_category", "") not in ("", *MediaReviewCategory.values):
+            problems.append(f"{where} verdict: unknown media_category {verdict.get('media_category')!r}")
+    if stage == Stage.ON_HOLD and not str(record.get("hold_reason", "")).strip():
+        problems.append(f"{where}: stage on_hold needs a 'hold_reason'")
+    if stage == Stage.DUPLICATE and record.get("duplicate_of") not in earlier_keys - {record["key"]}:
+        problems.append(f"{where}: stage duplicate needs 'duplicate_of' naming an earlier case's key")
+    for key, answer in (record.get("checklist") or {}).items():
+        if not (isinstance(answer, list) and len(answer) == 2 and answer[0] in ChecklistItem.Status.values):
+            problems.append(f"{where} checklist {key}: expected [status, notes] with a known status")
+
+
 def parse_seed_data(data) -> list[dict]:
     """Validate the seed file's data and return its cases in load-ready form, or raise SeedError."""
     problems: list[str] = []
@@ -131,6 +171,7 @@ def parse_seed_data(data) -> list[dict]:
             problems.append(f"{where}: stage must be one of {', '.join(SEEDABLE_STAGES)}, got {record['stage']!r}")
         if record["priority"] not in PRIORITIES:
             problems.append(f"{where}: priority must be one of {', '.join(PRIORITIES)}, got {record['priority']!r}")
+        _check_progress(record, where, keys, problems)
         case = {k: v for k, v in record.items() if k not in ("sightings",)}
         case["priority"] = PRIORITIES.get(record["priority"])
         case["claimed_at"] = _datetime(record.get("claimed_at"), f"{where} claimed_at", problems)
@@ -212,8 +253,7 @@ def load_seed_cases(cases: list[dict]) -> SeedReport:
                 **_details(case),
             )
             _sync_sightings(created, case["sightings"])
-            if case["stage"] != Stage.NEW:
-                services.transition_case(case=created, to=case["stage"], by=None, note="Loaded from seed data")
+            _walk_to_stage(created, case)
             report.created.append(case["key"])
             continue
         wanted = {"title": case["title"], "claim": case["claim"], **_details(case)}
@@ -225,6 +265,52 @@ def load_seed_cases(cases: list[dict]) -> SeedReport:
         sightings_changed = _sync_sightings(existing, case["sightings"])
         (report.updated if changes or sightings_changed else report.unchanged).append(case["key"])
     return report
+
+
+def seed_accounts() -> dict:
+    """The seed data's desk, reviewer and editor accounts (created once, unable to log in)."""
+    User = get_user_model()
+    accounts = {}
+    for role, username in SEED_ACCOUNTS.items():
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"first_name": "Seed data", "last_name": f"({role})"}
+        )
+        if created:
+            user.set_unusable_password()
+            user.save()
+            user.groups.set(Group.objects.filter(name=role))
+        accounts[role] = user
+    return accounts
+
+
+def _walk_to_stage(case_obj: Case, case: dict) -> None:
+    """Take a new seed case along the desk's usual path to its seed stage."""
+    stage, note = case["stage"], "Loaded from seed data"
+    if stage == Stage.NEW:
+        return
+    people = seed_accounts()
+    case_obj = services.transition_case(case=case_obj, to=Stage.TRIAGE, by=None, note=note)
+    if stage == Stage.ON_HOLD:
+        services.transition_case(case=case_obj, to=Stage.ON_HOLD, by=people["desk"], note=case["hold_reason"])
+        return
+    if stage == Stage.DUPLICATE:
+        survivor = Case.objects.get(seed_key=case["duplicate_of"])
+        services.mark_duplicate(case=case_obj, of=survivor, by=people["desk"], note=note)
+        return
+    if stage == Stage.TRIAGE:
+        return
+    services.assign_reviewer(case=case_obj, user=people["reviewer"], by=people["desk"])
+    case_obj = services.transition_case(case=case_obj, to=Stage.IN_REVIEW, by=people["desk"], note=note)
+    for item in case_obj.checklist.all():
+        status, notes = (case.get("checklist") or {}).get(item.key, ["open", ""])
+        if status != ChecklistItem.Status.OPEN:
+            services.answer_checklist_item(item=item, by=people["reviewer"], status=status, notes=notes)
+    if stage == Stage.IN_REVIEW:
+        return
+    services.propose_verdict(case=case_obj, by=people["reviewer"], **case["verdict"])
+    if stage == Stage.PUBLISHED:
+        case_obj.refresh_from_db()
+        services.approve_verdict(case=case_obj, by=people["editor"], note=note)
 
 
 def load_seeds(path: Path = DEFAULT_SEED_FILE) -> SeedReport:

@@ -20,6 +20,8 @@ from verify.models import (
     CaseEvent,
     ChecklistItem,
     ChecklistQuestion,
+    Extraction,
+    MediaRating,
     Sighting,
     Tag,
     Verdict,
@@ -333,8 +335,23 @@ def answer_checklist_item(
 
 
 @transaction.atomic
-def propose_verdict(*, case: Case, by, rating: str, confidence: str, summary: str, rationale: str) -> Verdict:
-    """A case's assigned reviewer proposes a verdict; the case goes to awaiting approval."""
+def propose_verdict(
+    *,
+    case: Case,
+    by,
+    rating: str,
+    confidence: str,
+    summary: str,
+    rationale: str,
+    media_category: str = "",
+    media_ratings: list[dict] | None = None,
+    evidence: list[dict] | None = None,
+) -> Verdict:
+    """A case's assigned reviewer proposes a verdict; the case goes to awaiting approval.
+
+    `media_ratings` holds one {"media_item", "category", "original_context", "original_link"}
+    per file judged; `evidence` the sightings, extractions and links the verdict rests on.
+    """
     check_role(by, {REVIEWER}, "propose verdicts")
     if not case.assignments.filter(user=by).exists():
         raise workflow.NotPermitted(
@@ -354,10 +371,13 @@ def propose_verdict(*, case: Case, by, rating: str, confidence: str, summary: st
         confidence=confidence,
         summary=summary.strip(),
         rationale=rationale.strip(),
+        media_category=media_category,
+        evidence=_checked_evidence(case, evidence or []),
         author=by,
     )
     verdict.full_clean()
     verdict.save()
+    _rate_media(verdict, media_ratings or [])
     _move(case=case, to=Stage.AWAITING_APPROVAL, by=by, event_data={"verdict": number})
     record_event(
         case=case,
@@ -366,6 +386,46 @@ def propose_verdict(*, case: Case, by, rating: str, confidence: str, summary: st
         new={"version": number, "rating": rating, "confidence": confidence, "summary": verdict.summary},
     )
     return verdict
+
+
+EVIDENCE_KINDS = ("sighting", "extraction", "link")
+
+
+def _checked_evidence(case: Case, evidence: list[dict]) -> list[dict]:
+    """Evidence entries that point at this case's own sightings and extractions, or at a web link."""
+    checked = []
+    sightings = {s.pk: s for s in case.sightings.all()}
+    extractions = {e.pk: e for e in Extraction.objects.filter(media_item__cases=case).select_related("media_item")}
+    for entry in evidence:
+        kind = entry.get("kind")
+        if kind == "sighting" and entry.get("id") in sightings:
+            checked.append({"kind": kind, "id": entry["id"], "label": str(sightings[entry["id"]])})
+        elif kind == "extraction" and entry.get("id") in extractions:
+            extraction = extractions[entry["id"]]
+            label = f"{extraction.extractor} reading of {extraction.media_item.original_name}"
+            checked.append({"kind": kind, "id": entry["id"], "label": label})
+        elif kind == "link" and str(entry.get("url", "")).startswith(("http://", "https://")):
+            checked.append({"kind": kind, "url": entry["url"], "label": entry.get("label") or entry["url"]})
+        else:
+            raise WorkflowError(f"Evidence {entry!r} is not a sighting, reading or web link of case #{case.pk}")
+    return checked
+
+
+def _rate_media(verdict: Verdict, ratings: list[dict]) -> None:
+    case_media = set(verdict.case.case_media.values_list("media_item_id", flat=True))
+    for rating in ratings:
+        item = rating["media_item"]
+        if item.pk not in case_media:
+            raise WorkflowError(f"{item} is not one of case #{verdict.case_id}'s files")
+        media_rating = MediaRating(
+            verdict=verdict,
+            media_item=item,
+            category=rating["category"],
+            original_context=(rating.get("original_context") or "").strip(),
+            original_link=(rating.get("original_link") or "").strip(),
+        )
+        media_rating.full_clean()
+        media_rating.save()
 
 
 def _pending_verdict(case: Case, by, doing: str) -> Verdict:
@@ -407,3 +467,23 @@ def send_back_verdict(*, case: Case, by, reason: str) -> Verdict:
     verdict.save()
     record_event(case=case, kind=CaseEvent.Kind.VERDICT_SENT_BACK, by=by, new={"version": verdict.number}, note=reason)
     return verdict
+
+
+# Cases a reviewer may take: not closed, not waiting for someone else.
+TAKEABLE_STAGES = (Stage.TRIAGE, Stage.IN_REVIEW)
+
+
+@transaction.atomic
+def take_next_case(*, by) -> Case | None:
+    """Assign `by` as lead to the oldest highest-priority unassigned case in triage or review."""
+    check_role(by, {REVIEWER}, "take cases")
+    candidates = (
+        Case.objects.filter(stage__in=TAKEABLE_STAGES, assignments__isnull=True)
+        .order_by("-priority", "created_at", "pk")
+        .select_for_update(skip_locked=True, of=("self",))
+    )
+    case = candidates.first()
+    if case is None:
+        return None
+    assign_reviewer(case=case, user=by, by=by, role=Assignment.Role.LEAD)
+    return case

@@ -42,6 +42,9 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 SITE_URL = os.getenv("SITE_URL", "http://localhost:8000").rstrip("/")
+# Who publishes verdicts: the author of the ClaimReview JSON-LD and of the public verdict pages.
+ORGANISATION_NAME = os.getenv("ORGANISATION_NAME", "Verify Desk")
+ORGANISATION_URL = os.getenv("ORGANISATION_URL", SITE_URL)
 # Map tiles for GPS readings; empty turns the map off (coordinates are always shown).
 MAP_TILE_URL = os.getenv("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 
@@ -160,6 +163,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir.mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_TASK_ACKS_LATE = True
+# Keep a worker's database connection across tasks (Celery's Django fixup otherwise
+# closes it around every task); it is still recycled after this many tasks.
+CELERY_DB_REUSE_MAX = envint("CELERY_DB_REUSE_MAX", 200)
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 120)

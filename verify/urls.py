@@ -5,6 +5,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from verify import views
+from verify.reports.public import public_verdict
 
 admin.site.site_header = "Verify Desk"
 admin.site.site_title = "Verify Desk"
@@ -15,5 +16,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("desk/media/<str:sha256>/original", views.media_original, name="media-original"),
     path("desk/media/<str:sha256>/<str:extractor>/<str:name>", views.media_artifact, name="media-artifact"),
+    path("verdicts/<int:case_id>/", public_verdict, name="public-verdict"),
     path("admin/", admin.site.urls),
 ]

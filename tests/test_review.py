@@ -1,0 +1,240 @@
+"""Reviewers and editors at work: taking cases, the checklist, proposing and approving verdicts, queues."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import add_media, make_case, make_user
+from verify import services
+from verify.models import CaseEvent, ChecklistItem, MediaRating, Verdict
+from verify.workflow import Stage, WorkflowError
+
+
+def url(name, case=None):
+    return reverse(f"admin:verify_case_{name}", args=[case.pk] if case else [])
+
+
+def in_review(desk, reviewer, **fields):
+    case = make_case(by=desk, stage="triage", **fields)
+    services.assign_reviewer(case=case, user=reviewer, by=desk)
+    return services.transition_case(case=case, to=Stage.IN_REVIEW, by=desk)
+
+
+def answer_all(client, case, status="confirmed"):
+    items = list(case.checklist.all())
+    data = {"form-TOTAL_FORMS": len(items), "form-INITIAL_FORMS": len(items)}
+    for i, item in enumerate(items):
+        data |= {
+            f"form-{i}-item_id": item.pk,
+            f"form-{i}-status": status,
+            f"form-{i}-notes": "checked",
+            f"form-{i}-evidence_links": "https://example.org/a\nhttps://example.org/b",
+        }
+    return client.post(url("checklist", case), data, follow=True)
+
+
+def test_it_gives_take_next_the_oldest_most_urgent_unassigned_case(desk, reviewer, other_reviewer):
+    make_case(by=desk, stage="triage", title="normal, old")
+    urgent_new = make_case(by=desk, stage="triage", title="urgent", priority=3)
+    make_case(by=desk, title="still new", priority=3)
+    assert services.take_next_case(by=reviewer) == urgent_new
+    assert services.take_next_case(by=other_reviewer).title == "normal, old"
+    assert services.take_next_case(by=other_reviewer) is None
+
+
+def test_it_notifies_the_assignee_by_email(desk, reviewer, django_capture_on_commit_callbacks):
+    case = make_case(by=desk, stage="triage", title="Kursk footage")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.assign_reviewer(case=case, user=reviewer, by=desk)
+    assert [m.to for m in mail.outbox] == [[reviewer.email]]
+    assert f"Case #{case.pk} assigned to you" in mail.outbox[0].subject
+
+
+def test_it_records_unassigning(desk, reviewer, case):
+    services.assign_reviewer(case=case, user=reviewer, by=desk)
+    services.unassign_reviewer(case=case, role="lead", by=desk, note="on leave")
+    event = CaseEvent.objects.filter(case=case, kind="unassigned").get()
+    assert (event.old, event.note) == ({"user": "rafa", "role": "lead"}, "on leave")
+
+
+def test_it_shows_a_reviewer_their_queue_by_deadline_and_takes_the_next_case(client, desk, reviewer):
+    soon = in_review(desk, reviewer, title="soon", deadline=timezone.now() + timedelta(hours=2))
+    later = in_review(desk, reviewer, title="later", deadline=timezone.now() + timedelta(days=2))
+    waiting = make_case(by=desk, stage="triage", title="waiting")
+    client.force_login(reviewer)
+    assert [c.pk for c in client.get(url("my_queue")).context["cases"]] == [soon.pk, later.pk]
+    response = client.post(url("my_queue"), follow=True)
+    assert response.redirect_chain[-1][0] == url("change", waiting)
+    assert waiting.assignments.get().user == reviewer
+
+
+def test_it_shows_the_desk_each_reviewers_workload(client, desk, reviewer, other_reviewer):
+    in_review(desk, reviewer, deadline=timezone.now() - timedelta(hours=1))
+    in_review(desk, reviewer)
+    make_case(by=desk, stage="triage")
+    client.force_login(desk)
+    response = client.get(url("workload"))
+    rows = {p.username: (p.open_cases, p.leading, p.overdue) for p in response.context["people"]}
+    assert rows["rafa"] == (2, 2, 1)
+    assert rows["rina"] == (0, 0, 0)
+    assert response.context["unassigned"] == 1
+
+
+def test_it_keeps_the_workload_from_reviewers(client, reviewer):
+    client.force_login(reviewer)
+    assert client.get(url("workload")).status_code == 403
+
+
+def test_it_saves_checklist_answers_with_links(client, desk, reviewer):
+    case = in_review(desk, reviewer)
+    client.force_login(reviewer)
+    answer_all(client, case)
+    item = case.checklist.get(key="provenance")
+    assert (item.status, item.evidence_links) == ("confirmed", ["https://example.org/a", "https://example.org/b"])
+    assert CaseEvent.objects.filter(case=case, kind="checklist_answered").count() == 5
+
+
+def test_it_refuses_checklist_answers_from_someone_not_on_the_case(client, desk, reviewer, other_reviewer):
+    case = in_review(desk, reviewer)
+    client.force_login(other_reviewer)
+    response = answer_all(client, case)
+    assert "may answer the checklist of a case not assigned to them" in str(list(response.context["messages"]))
+    assert not case.checklist.exclude(status="open").exists()
+
+
+def test_it_rejects_a_checklist_link_that_is_not_a_web_address(client, desk, reviewer):
+    case = in_review(desk, reviewer)
+    item = case.checklist.first()
+    client.force_login(reviewer)
+    data = {
+        "form-TOTAL_FORMS": 1,
+        "form-INITIAL_FORMS": 1,
+        "form-0-item_id": item.pk,
+        "form-0-status": "unknown",
+        "form-0-notes": "",
+        "form-0-evidence_links": "javascript:alert(1)",
+    }
+    response = client.post(url("checklist", case), data)
+    assert "Not a web address: javascript:alert(1)" in response.content.decode()
+
+
+def propose_data(**extra):
+    return {
+        "rating": "misleading",
+        "confidence": "high",
+        "media_category": "DecontextualizedContent",
+        "summary": "Old footage, new caption.",
+        "rationale": "Found the 2022 upload.",
+        "media-TOTAL_FORMS": 0,
+        "media-INITIAL_FORMS": 0,
+        **extra,
+    }
+
+
+def test_it_refuses_a_proposal_while_required_questions_are_open(client, desk, reviewer):
+    case = in_review(desk, reviewer)
+    client.force_login(reviewer)
+    response = client.post(url("propose_verdict", case), propose_data())
+    assert "Answer the required checklist questions first" in str(list(response.context["messages"]))
+    assert not Verdict.objects.exists()
+
+
+def test_it_proposes_a_verdict_with_file_ratings_and_evidence(client, desk, reviewer):
+    case = in_review(desk, reviewer)
+    item = add_media(case, name="clip.mp4")
+    sighting = services.add_sighting(case=case, by=desk, platform="telegram", account="@channel")
+    client.force_login(reviewer)
+    answer_all(client, case)
+    data = propose_data(
+        evidence_sightings=[sighting.pk],
+        evidence_links="https://archive.example/2022-upload",
+        **{
+            "media-TOTAL_FORMS": 1,
+            "media-INITIAL_FORMS": 1,
+            "media-0-media_item_id": item.pk,
+            "media-0-category": "DecontextualizedContent",
+            "media-0-original_context": "Filmed in 2022 elsewhere",
+            "media-0-original_link": "https://archive.example/2022-upload",
+        },
+    )
+    response = client.post(url("propose_verdict", case), data, follow=True)
+    assert response.redirect_chain[-1][0] == url("change", case)
+    verdict = case.verdicts.get()
+    assert (verdict.media_category, verdict.status) == ("DecontextualizedContent", "proposed")
+    assert [e["kind"] for e in verdict.evidence] == ["sighting", "link"]
+    rating = MediaRating.objects.get(verdict=verdict)
+    assert (rating.media_item, rating.original_context) == (item, "Filmed in 2022 elsewhere")
+    case.refresh_from_db()
+    assert case.stage == Stage.AWAITING_APPROVAL
+
+
+def test_it_refuses_evidence_from_another_case(desk, reviewer):
+    case = in_review(desk, reviewer)
+    other = services.add_sighting(case=make_case(by=desk), by=desk, platform="x", account="@else")
+    for item in case.checklist.all():
+        services.answer_checklist_item(item=item, by=reviewer, status=ChecklistItem.Status.UNKNOWN)
+    with pytest.raises(WorkflowError, match="is not a sighting, reading or web link of case"):
+        services.propose_verdict(
+            case=case,
+            by=reviewer,
+            rating="false",
+            confidence="low",
+            summary="s",
+            rationale="r",
+            evidence=[{"kind": "sighting", "id": other.pk}],
+        )
+    assert not case.verdicts.exists()
+
+
+def proposed(client, desk, reviewer):
+    case = in_review(desk, reviewer)
+    client.force_login(reviewer)
+    answer_all(client, case)
+    client.post(url("propose_verdict", case), propose_data())
+    case.refresh_from_db()
+    return case
+
+
+def test_it_lets_another_editor_approve_and_publish(client, desk, reviewer, editor):
+    case = proposed(client, desk, reviewer)
+    client.force_login(editor)
+    response = client.post(url("review_verdict", case), {"approve": "1", "note": "Solid."}, follow=True)
+    assert "is published" in str(list(response.context["messages"]))
+    case.refresh_from_db()
+    assert case.stage == Stage.PUBLISHED
+    assert case.verdicts.get().reviewed_by == editor
+
+
+def test_it_sends_a_verdict_back_only_with_a_reason(client, desk, reviewer, editor):
+    case = proposed(client, desk, reviewer)
+    client.force_login(editor)
+    response = client.post(url("review_verdict", case), {"send_back": "1", "note": ""})
+    assert "Say why the verdict goes back" in str(list(response.context["messages"]))
+    client.post(url("review_verdict", case), {"send_back": "1", "note": "Find the first upload"})
+    case.refresh_from_db()
+    assert case.stage == Stage.IN_REVIEW
+    assert case.verdicts.get().review_note == "Find the first upload"
+
+
+def test_it_refuses_approval_by_a_reviewer(client, desk, reviewer, other_reviewer):
+    case = proposed(client, desk, reviewer)
+    client.force_login(other_reviewer)
+    response = client.post(url("review_verdict", case), {"approve": "1"})
+    assert "Only editor staff may approve verdicts" in str(list(response.context["messages"]))
+    case.refresh_from_db()
+    assert case.stage == Stage.AWAITING_APPROVAL
+
+
+def test_it_shows_each_role_the_buttons_its_work_calls_for(client, desk, reviewer, editor):
+    case = in_review(desk, reviewer)
+    client.force_login(reviewer)
+    html = client.get(url("change", case)).content.decode()
+    assert url("checklist", case) in html and url("propose_verdict", case) in html
+    client.force_login(editor)
+    assert url("propose_verdict", case) not in client.get(url("change", case)).content.decode()
+    case = proposed(client, desk, make_user("reviewer"))
+    client.force_login(editor)
+    assert url("review_verdict", case) in client.get(url("change", case)).content.decode()
