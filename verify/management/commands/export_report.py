@@ -62,7 +62,7 @@ class Command(BaseCommand):
         if stages:
             queryset = queryset.filter(stage__in=stages)
         if not queryset.exists():
-            raise CommandError(f"No cases match {self._describe(case, stages)}; nothing written")
+            raise CommandError(f"No case matches the filter ({self._describe(case, stages)}); nothing written")
         try:
             chunks = self._chunks(fmt, queryset, case)
             size = write_atomically(output, chunks)
