@@ -417,3 +417,46 @@ class CaseEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Case events are append-only and cannot be deleted")
+
+
+class MediaHash(models.Model):
+    """One perceptual hash of a media item: the photo itself, or one keyframe of a video."""
+
+    media_item = models.ForeignKey(MediaItem, on_delete=models.CASCADE, related_name="hashes")
+    frame = models.PositiveSmallIntegerField(default=0, help_text="Keyframe number; 0 for a photo.")
+    time = models.FloatField(null=True, blank=True, help_text="Keyframe time in seconds.")
+    # The 64-bit hash stored as a signed 64-bit integer (the database's BIGINT).
+    value = models.BigIntegerField()
+    # A near-uniform image's hash matches unrelated images; such hashes are kept but never matched.
+    usable = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["media_item", "frame"], name="one_hash_per_frame")]
+
+    def __str__(self) -> str:
+        return f"{self.media_item} frame {self.frame}: {self.value & (2**64 - 1):016x}"
+
+
+class Flag(models.Model):
+    """A signal derived from a file's readings and the case's claim, for a reviewer to weigh; never a verdict."""
+
+    class Severity(models.TextChoices):
+        INFO = "info", "Info"
+        LOW = "low", "Low"
+        MEDIUM = "medium", "Medium"
+        HIGH = "high", "High"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="flags")
+    media_item = models.ForeignKey(MediaItem, null=True, blank=True, on_delete=models.CASCADE, related_name="flags")
+    kind = models.SlugField(max_length=40)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    message = models.TextField()
+    data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["case", "media_item", "kind"]
+        indexes = [models.Index(fields=["case", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_severity_display()}: {self.message}"
