@@ -238,3 +238,20 @@ def test_it_shows_each_role_the_buttons_its_work_calls_for(client, desk, reviewe
     case = proposed(client, desk, make_user("reviewer"))
     client.force_login(editor)
     assert url("review_verdict", case) in client.get(url("change", case)).content.decode()
+
+
+def test_it_assigns_and_unassigns_from_the_case_page(client, desk, reviewer, other_reviewer):
+    case = make_case(by=desk, stage="triage")
+    client.force_login(desk)
+    assert url("assign", case) in client.get(url("change", case)).content.decode()
+    client.post(url("assign", case), {"reviewer": reviewer.pk, "role": "lead"})
+    client.post(url("assign", case), {"reviewer": other_reviewer.pk, "role": "second"})
+    assert dict(case.assignments.values_list("role", "user__username")) == {"lead": "rafa", "second": "rina"}
+    client.post(url("assign", case), {"unassign": "second"})
+    assert list(case.assignments.values_list("user__username", flat=True)) == ["rafa"]
+
+
+def test_it_refuses_assignment_from_the_case_page_without_the_permission(client, desk, reviewer):
+    case = make_case(by=desk, stage="triage")
+    client.force_login(reviewer)
+    assert client.post(url("assign", case), {"reviewer": reviewer.pk, "role": "lead"}).status_code == 403

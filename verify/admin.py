@@ -287,6 +287,7 @@ class CaseAdmin(admin.ModelAdmin):
             path("<int:case_id>/add-media/", wrap(media_panel.add_media_view), name="verify_case_add_media"),
             path("<int:case_id>/media-panel/", wrap(media_panel.media_panel_view), name="verify_case_media_panel"),
             path("<int:case_id>/checklist/", wrap(review_views.checklist_view), name="verify_case_checklist"),
+            path("<int:case_id>/assign/", wrap(review_views.assign_view), name="verify_case_assign"),
             path(
                 "<int:case_id>/propose-verdict/",
                 wrap(review_views.propose_verdict_view),
@@ -527,6 +528,8 @@ def work_links(case: Case, user) -> list[tuple[str, str]]:
     roles = workflow.roles_of(user)
     assigned = case.assignments.filter(user=user).exists()
     links = []
+    if user.has_perm("verify.assign_case") and case.stage not in workflow.CLOSED_STAGES:
+        links.append(("Reviewers", reverse("admin:verify_case_assign", args=[case.pk])))
     if (assigned or EDITOR in roles) and case.stage in (Stage.TRIAGE, Stage.COLLECTING, Stage.IN_REVIEW):
         links.append(("Checklist", reverse("admin:verify_case_checklist", args=[case.pk])))
     if assigned and REVIEWER in roles and case.stage == Stage.IN_REVIEW:

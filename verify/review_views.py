@@ -15,7 +15,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from verify import selectors, services, workflow
-from verify.models import Case, ChecklistItem, Extraction, MediaItem, MediaReviewCategory, Sighting, Verdict
+from verify.models import (
+    Assignment,
+    Case,
+    ChecklistItem,
+    Extraction,
+    MediaItem,
+    MediaReviewCategory,
+    Sighting,
+    Verdict,
+)
 from verify.workflow import EDITOR, OPEN_STAGES, REVIEWER, WorkflowError
 
 
@@ -282,3 +291,50 @@ def workload_view(model_admin, request: HttpRequest) -> HttpResponse:
     )
     unassigned = Case.objects.filter(stage__in=OPEN_STAGES, assignments__isnull=True).count()
     return _page(model_admin, request, "workload.html", "Reviewer workload", people=people, unassigned=unassigned)
+
+
+# Assigning from the case page
+
+
+class AssignForm(forms.Form):
+    reviewer = forms.ModelChoiceField(queryset=get_user_model().objects.none())
+    role = forms.ChoiceField(choices=Assignment.Role.choices)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from verify.admin import reviewers
+
+        self.fields["reviewer"].queryset = reviewers().order_by("username")
+
+
+def assign_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    if not request.user.has_perm("verify.assign_case"):
+        raise PermissionDenied
+    form = AssignForm(request.POST or None)
+    if request.method == "POST":
+        try:
+            if "unassign" in request.POST:
+                services.unassign_reviewer(case=case, role=request.POST["unassign"], by=request.user)
+                messages.success(request, "Reviewer unassigned.")
+                return redirect(reverse("admin:verify_case_assign", args=[case.pk]))
+            if form.is_valid():
+                assignment = services.assign_reviewer(
+                    case=case, user=form.cleaned_data["reviewer"], by=request.user, role=form.cleaned_data["role"]
+                )
+                messages.success(
+                    request, f"{assignment.user.get_username()} is now {assignment.get_role_display().lower()}."
+                )
+                return redirect(_case_url(case))
+        except WorkflowError as exc:
+            messages.error(request, str(exc))
+    assignments = case.assignments.select_related("user")
+    return _page(
+        model_admin,
+        request,
+        "assign.html",
+        f"Reviewers of case #{case.pk}",
+        case=case,
+        form=form,
+        assignments=assignments,
+    )
