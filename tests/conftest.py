@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browsing import browser, screenshot_dir  # noqa: F401 - fixtures for the browser tests
 from tests.factories import make_case, make_user
 
 

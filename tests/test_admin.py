@@ -187,7 +187,7 @@ def test_it_records_edits_and_new_sightings_from_the_case_page(desk_client, desk
 
 def test_it_shows_the_case_page_with_timeline_and_checklist(desk_client, case):
     html = desk_client.get(reverse("admin:verify_case_change", args=[case.pk])).content.decode()
-    assert "Timeline" in html
+    assert "History" in html
     assert "Stage changed" in html
     assert "Provenance: is this the original" in html
     assert "Can move to" in html

@@ -1,94 +1,21 @@
 """The desk in a real browser: headless Chromium logs in, reads the case list and a case page, and keeps screenshots."""
 
-import base64
-import os
-import tempfile
-from pathlib import Path
-
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.browsing import WAIT_SECONDS, log_in, save_full_page
 from tests.factories import make_user
 from verify import services
 from verify.models import Case
 from verify.seeds import load_seeds
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-PASSWORD = "test-pass-123"  # what tests.factories.make_user gives everyone
-WAIT_SECONDS = 15
 FILTERS = ["stage", "assignee", "priority", "platform", "tags", "sensitivity"]
 SEED_CASE = "tsaplienko-kursk-footage"
 TIMELINE_KINDS = ["Case opened", "Sighting added", "Stage changed", "Reviewer assigned"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-@pytest.fixture
-def browser():
-    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
-    if missing:
-        message = f"Browser tests need Chromium and ChromeDriver; not found: {', '.join(missing)}"
-        if os.getenv("VERIFY_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{message} (VERIFY_REQUIRE_BROWSER=1)", pytrace=False)
-        pytest.skip(message)
-    with tempfile.TemporaryDirectory(prefix="verify-chromium-") as profile:
-        options = webdriver.ChromeOptions()
-        options.binary_location = str(CHROMIUM)
-        for argument in [
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=1440,1000",
-            f"--user-data-dir={profile}",
-        ]:
-            options.add_argument(argument)
-        # An explicit driver path keeps Selenium Manager from trying to download one.
-        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-        try:
-            yield driver
-        finally:
-            driver.quit()
-
-
-@pytest.fixture
-def screenshot_dir(tmp_path) -> Path:
-    directory = Path(os.getenv("VERIFY_SCREENSHOT_DIR") or tmp_path)
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
-
-
-def save_full_page(driver, path: Path) -> Path:
-    """Capture the whole page, not just the window, as a PNG."""
-    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-    shot = driver.execute_cdp_cmd(
-        "Page.captureScreenshot",
-        {
-            "format": "png",
-            "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
-        },
-    )
-    path.write_bytes(base64.b64decode(shot["data"]))
-    return path
-
-
-def log_in(driver, base_url: str, username: str) -> None:
-    driver.get(f"{base_url}/admin/login/?next=/admin/")
-    driver.find_element(By.NAME, "username").send_keys(username)
-    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    WebDriverWait(driver, WAIT_SECONDS).until(EC.presence_of_element_located((By.ID, "user-tools")))
 
 
 def test_it_shows_the_case_list_and_a_case_page_to_desk_staff(live_server, browser, screenshot_dir):

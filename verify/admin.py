@@ -19,7 +19,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from verify import intake, media_panel, review_views, selectors, services, workflow
+from verify import case_story, intake, media_panel, review_views, selectors, services, workflow
 from verify.models import (
     Assignment,
     Case,
@@ -181,7 +181,7 @@ class VerdictInline(ReadOnlyInline):
 
 class CaseEventInline(ReadOnlyInline):
     model = CaseEvent
-    verbose_name_plural = "timeline"
+    verbose_name_plural = "history"
     fields = ["at", "kind", "actor_name", "change", "note"]
     readonly_fields = fields
     ordering = ["-at", "-pk"]
@@ -340,6 +340,7 @@ class CaseAdmin(admin.ModelAdmin):
         extra_context = extra_context or {}
         if case is not None:
             extra_context.update(media_panel.panel_context(case))
+            extra_context.update(case_story.story_context(case))
             extra_context["can_add_media"] = bool(workflow.roles_of(request.user) & intake.INTAKE_ROLES)
             extra_context["work_links"] = work_links(case, request.user)
         return super().change_view(request, object_id, form_url, extra_context)

@@ -7,41 +7,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('verify', '0004_verdict_media_reviews'),
+        ("verify", "0004_verdict_media_reviews"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Flag',
+            name="Flag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.SlugField(max_length=40)),
-                ('severity', models.CharField(choices=[('info', 'Info'), ('low', 'Low'), ('medium', 'Medium'), ('high', 'High')], max_length=10)),
-                ('message', models.TextField()),
-                ('data', models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder)),
-                ('computed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='flags', to='verify.case')),
-                ('media_item', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='flags', to='verify.mediaitem')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.SlugField(max_length=40)),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[("info", "Info"), ("low", "Low"), ("medium", "Medium"), ("high", "High")],
+                        max_length=10,
+                    ),
+                ),
+                ("message", models.TextField()),
+                (
+                    "data",
+                    models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder),
+                ),
+                ("computed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="flags", to="verify.case"
+                    ),
+                ),
+                (
+                    "media_item",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="flags",
+                        to="verify.mediaitem",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['case', 'media_item', 'kind'],
-                'indexes': [models.Index(fields=['case', 'kind'], name='verify_flag_case_id_552393_idx')],
+                "ordering": ["case", "media_item", "kind"],
+                "indexes": [models.Index(fields=["case", "kind"], name="verify_flag_case_id_552393_idx")],
             },
         ),
         migrations.CreateModel(
-            name='MediaHash',
+            name="MediaHash",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('frame', models.PositiveSmallIntegerField(default=0, help_text='Keyframe number; 0 for a photo.')),
-                ('time', models.FloatField(blank=True, help_text='Keyframe time in seconds.', null=True)),
-                ('value', models.BigIntegerField()),
-                ('usable', models.BooleanField(default=True)),
-                ('media_item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='hashes', to='verify.mediaitem')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("frame", models.PositiveSmallIntegerField(default=0, help_text="Keyframe number; 0 for a photo.")),
+                ("time", models.FloatField(blank=True, help_text="Keyframe time in seconds.", null=True)),
+                ("value", models.BigIntegerField()),
+                ("usable", models.BooleanField(default=True)),
+                (
+                    "media_item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="hashes", to="verify.mediaitem"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('media_item', 'frame'), name='one_hash_per_frame')],
+                "constraints": [models.UniqueConstraint(fields=("media_item", "frame"), name="one_hash_per_frame")],
             },
         ),
     ]

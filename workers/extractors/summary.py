@@ -15,7 +15,8 @@ def _gps(reading: dict | None) -> tuple[float | None, float | None]:
     return float(reading["latitude"]), float(reading["longitude"])
 
 
-def _parse_time(text: str | None) -> datetime | None:
+def parse_recorded_time(text: str | None) -> datetime | None:
+    """A time as a file records it (ISO 8601, offset optional), or None when it cannot be read."""
     if not text:
         return None
     try:
@@ -41,7 +42,7 @@ def summarise(results: dict[str, dict]) -> dict:
     latitude, longitude = _gps(exif.get("gps"))
     if latitude is None:
         latitude, longitude = _gps(video.get("gps"))
-    captured = _parse_time(captured_text)
+    captured = parse_recorded_time(captured_text)
     return {
         "captured_at_text": captured_text or "",
         # A capture time without an offset is local time of unknown zone; it is kept

@@ -17,12 +17,15 @@
         failed += 1;
         if (failed === 3) {
           map.remove();
-          box.classList.add("vd-map-offline");
+          box.className = "vd-map vd-map-offline";
           box.textContent = "Map tiles unavailable — coordinates: " + lat.toFixed(6) + ", " + lon.toFixed(6);
         }
       });
       tiles.addTo(map);
-      L.marker([lat, lon]).addTo(map).bindPopup(box.dataset.label || "");
+      // A file name is text, never markup.
+      var label = document.createElement("span");
+      label.textContent = box.dataset.label || "";
+      L.marker([lat, lon]).addTo(map).bindPopup(label);
     });
   }
 
