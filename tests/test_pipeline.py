@@ -152,3 +152,27 @@ def test_it_records_a_reader_stopped_by_the_soft_time_limit(desk, settings, monk
     assert extraction.error == (
         f"Reading the file took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped."
     )
+
+
+def test_it_moves_a_second_case_on_when_its_file_was_already_read(desk, eager, django_capture_on_commit_callbacks):
+    first, second = make_case(by=desk, stage="triage"), make_case(by=desk, stage="triage")
+    data = jpeg_bytes(exif=GPS_JPEG_EXIF)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(first, data, desk)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(second, data, desk, name="copy.jpg")
+    second.refresh_from_db()
+    assert second.stage == "in_review"
+    assert second.flags.filter(kind="editing-software").exists()
+
+
+def test_it_finishes_collecting_when_it_gives_up_on_a_file(desk, settings):
+    settings.EXTRACTION_MAX_ATTEMPTS = 1
+    case = make_case(by=desk, stage="triage")
+    item = ingest(case, jpeg_bytes(), desk).media_item
+    item.extractions.update(status="running", attempts=1)  # every reader died once already
+    for extraction in item.extractions.all():
+        pipeline.run_extraction(extraction.pk)
+    case.refresh_from_db()
+    assert case.stage == "in_review"
+    assert set(item.extractions.values_list("status", flat=True)) == {"failed"}

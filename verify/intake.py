@@ -192,6 +192,9 @@ def ingest_stream(*, case: Case, source: BinaryIO, original_name: str | None, by
             if created:
                 pipeline.create_extractions(item)
             _start_collecting(case, by)
+            if not created and not item.extractions.filter(status__in=pipeline.UNFINISHED).exists():
+                # Read already for another case: this case gets its flags and moves on now.
+                pipeline.after_outcome(item)
             transaction.on_commit(lambda: pipeline.enqueue_pending(item))
     return IntakeResult(item, stored_new, linked, filetype.description)
 

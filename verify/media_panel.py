@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from verify import intake, selectors, workflow
+from verify import flags, intake, selectors, workflow
 from verify.intake import IntakeError, human_bytes
 from verify.models import Case, Extraction, MediaItem
 from verify.views import as_pretty_json
@@ -119,8 +119,13 @@ def media_panel_view(model_admin, request: HttpRequest, case_id: int) -> HttpRes
 
 def panel_context(case: Case) -> dict:
     panel = selectors.case_media_panel(case)
+    by_item: dict[int | None, list] = {}
+    for flag in flags.case_flags(case):
+        by_item.setdefault(flag.media_item_id, []).append(flag)
     for entry in panel["items"]:
         entry.update(_presentation(entry["item"], entry["extractions"]))
+        entry["flags"] = by_item.get(entry["item"].pk, [])
+    panel["case_flags"] = by_item.get(None, [])
     return {"case": case, "panel": panel, "map_tile_url": settings.MAP_TILE_URL}
 
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from verify import services, workflow
+from verify import flags, services, workflow
 from verify.models import Case, Extraction, MediaItem, storable_json
 from verify.workflow import Stage
 from workers.extractors import extractors_for, registry
@@ -96,6 +96,9 @@ def run_extraction(extraction_id: int) -> str | None:
     """Run one extractor on one file and record its outcome; a redelivered task does nothing twice."""
     extraction = _claim(extraction_id)
     if extraction is None:
+        # A redelivery of a finished extraction, or one just given up on after too many
+        # deliveries: either way, make sure what follows an outcome has happened.
+        after_outcome(Extraction.objects.select_related("media_item").get(pk=extraction_id).media_item)
         return None
     item = extraction.media_item
     module = registry()[extraction.extractor]
@@ -126,9 +129,15 @@ def run_extraction(extraction_id: int) -> str | None:
             Extraction.Status.FAILED,
             error=f"The {module.NAME} reader hit an unexpected error on this file ({type(exc).__name__}: {exc}).",
         )
-    refresh_summary(item)
-    finish_collecting(item)
+    after_outcome(item)
     return extraction.status
+
+
+def after_outcome(item: MediaItem) -> None:
+    """What follows any extraction outcome: the item's summary, its cases' flags, leaving collecting."""
+    refresh_summary(item)
+    flags.recompute_flags_for_item(item)
+    finish_collecting(item)
 
 
 def refresh_summary(item: MediaItem) -> None:

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from verify import workflow
+from verify import flags, workflow
 from verify.models import (
     Assignment,
     Case,
@@ -130,6 +130,8 @@ def update_case(*, case: Case, by, changes: dict) -> Case:
     current.full_clean(exclude=["tags"])
     current.save()
     record_event(case=current, kind=CaseEvent.Kind.UPDATED, by=by, old=old, new=new)
+    if flags.CLAIM_FIELDS & old.keys():
+        flags.recompute_flags(current)
     return current
 
 
@@ -291,6 +293,7 @@ def add_sighting(*, case: Case, by, **fields) -> Sighting:
         by=by,
         new={name: _plain(getattr(sighting, name)) for name in ("url", "platform", "account", "posted_at")},
     )
+    flags.recompute_flags(case)
     return sighting
 
 
@@ -309,6 +312,7 @@ def update_sighting(*, sighting: Sighting, by, changes: dict) -> Sighting:
         current.full_clean()
         current.save()
         record_event(case=current.case, kind=CaseEvent.Kind.SIGHTING_CHANGED, by=by, old=old, new=new)
+        flags.recompute_flags(current.case)
     return current
 
 

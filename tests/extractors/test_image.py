@@ -109,7 +109,20 @@ def test_it_finds_and_decodes_the_exif_thumbnail(tmp_path):
     result = read(write(tmp_path / "photo.jpg", data))
 
     assert result["has_exif_thumbnail"] is True
-    assert result["exif_thumbnail"] == {"width": 160, "height": 120}
+    # A thumbnail of one flat colour has no meaningful hash.
+    assert result["exif_thumbnail"] == {"width": 160, "height": 120, "phash": None}
+
+
+def test_it_hashes_a_camera_thumbnail_like_the_picture_it_shows(corpus, tmp_path):
+    import imagehash
+
+    from workers.extractors import perceptual
+
+    photo = corpus / "photos" / "DSCN0010.jpg"
+    thumbnail = read(photo)["exif_thumbnail"]
+    picture = perceptual.extract(photo, tmp_path)["hash"]
+
+    assert imagehash.hex_to_hash(thumbnail["phash"]) - imagehash.hex_to_hash(picture) <= 4
 
 
 def test_it_reports_a_thumbnail_it_cannot_decode_as_present_but_unreadable(tmp_path):

@@ -10,14 +10,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import imagehash
 import pillow_heif
 from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
 
 from workers.extractors.base import ExtractionFailed, Unsupported
+from workers.extractors.imaging import has_detail
 from workers.extractors.jpeg_tables import IJG_CHROMINANCE, IJG_LUMINANCE, nearest_quality
 
 NAME = "image"
-VERSION = "1"
+VERSION = "2"
 KINDS = frozenset({"photo"})
 
 # The largest image this extractor decodes: 200 MP is beyond any camera a desk sees, and well
@@ -231,11 +233,43 @@ def _exif_thumbnail(exif_block: bytes | None) -> dict:
     offset, length = ifd1.get(0x0201), ifd1.get(0x0202)  # JPEGInterchangeFormat(Length)
     if not isinstance(offset, int) or not isinstance(length, int) or offset < 0 or length <= 0:
         return absent
-    return {"has_exif_thumbnail": True, "exif_thumbnail": _thumbnail_size(tiff[offset : offset + length])}
+    orientation = exif.get(0x0112)  # the main image's; the thumbnail is stored the same way up
+    thumbnail = _thumbnail_reading(tiff[offset : offset + length], orientation)
+    return {"has_exif_thumbnail": True, "exif_thumbnail": thumbnail}
 
 
-def _thumbnail_size(data: bytes) -> dict | None:
-    """{"width", "height"} of the thumbnail, or None when Pillow cannot decode it."""
+# EXIF orientation → the turn that shows the image upright.
+UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _thumbnail_phash(thumbnail: Image.Image, orientation) -> str | None:
+    """The thumbnail's pHash as the perceptual extractor hashes the picture: upright, letterbox bars cut off.
+
+    Cameras pad thumbnails to 160×120 with black bars; left in, the bars alone move the hash
+    by up to ~18 bits, so a camera's own thumbnail would look like different content.
+    None for a thumbnail of nearly one shade, whose hash would mean nothing.
+    """
+    rgb = thumbnail.convert("RGB")
+    if not has_detail(rgb):
+        return None
+    if orientation in UPRIGHT:
+        rgb = rgb.transpose(UPRIGHT[orientation])
+    box = rgb.convert("L").point(lambda v: 255 if v > 16 else 0).getbbox()
+    if box and (box[2] - box[0]) * (box[3] - box[1]) > 0.25 * rgb.width * rgb.height:
+        rgb = rgb.crop(box)
+    return str(imagehash.phash(rgb))
+
+
+def _thumbnail_reading(data: bytes, orientation) -> dict | None:
+    """{"width", "height", "phash"} of the thumbnail, or None when Pillow cannot decode it."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -244,6 +278,10 @@ def _thumbnail_size(data: bytes) -> dict | None:
             if thumbnail.width * thumbnail.height > MAX_THUMBNAIL_PIXELS:
                 return None
             thumbnail.load()
-            return {"width": thumbnail.width, "height": thumbnail.height}
+            return {
+                "width": thumbnail.width,
+                "height": thumbnail.height,
+                "phash": _thumbnail_phash(thumbnail, orientation),
+            }
     except (*PILLOW_ERRORS, Image.DecompressionBombError):
         return None

@@ -6,7 +6,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageStat, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
 from workers.extractors.base import ExtractionFailed, describe_size
@@ -85,3 +85,14 @@ def sniff_file(path: Path) -> FileType:
 
 def _reason(exc: BaseException) -> str:
     return (str(exc).strip() or type(exc).__name__).rstrip(".")
+
+
+# Below this standard deviation of grey levels (0-255, on a 32x32 copy) a picture is nearly
+# one shade: its perceptual hash carries no information and would match unrelated images.
+LOW_DETAIL_STD = 3.0
+
+
+def has_detail(rgb: Image.Image) -> bool:
+    """Whether a picture has enough detail for its perceptual hash to mean anything."""
+    small = rgb.convert("L").resize((32, 32), Image.Resampling.LANCZOS)
+    return ImageStat.Stat(small).stddev[0] >= LOW_DETAIL_STD

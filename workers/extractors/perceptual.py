@@ -13,9 +13,9 @@ import subprocess
 from pathlib import Path
 
 import imagehash
-import numpy as np
 from PIL import Image, ImageOps
 
+from workers.extractors import imaging
 from workers.extractors.base import ExtractionFailed, Unsupported
 from workers.extractors.imaging import DECODE_ERRORS, MAX_IMAGE_PIXELS, decode, open_image, to_rgb
 
@@ -34,7 +34,6 @@ FFMPEG_TIMEOUT_SECONDS = 60
 
 # pHash compares a 32x32 greyscale copy against its own median; when that copy is
 # almost one shade, the hash's bits are decided by noise and match unrelated images.
-LOW_DETAIL_STD = 3.0
 LOW_QUALITY_REASON = "The image is almost a single colour, so its hash would match unrelated images"
 
 
@@ -107,8 +106,7 @@ def _upright(image: Image.Image) -> Image.Image:
 
 def _hash(rgb: Image.Image) -> dict:
     """The pHash of a picture, marked low quality when the picture is nearly one shade."""
-    small = rgb.convert("L").resize((32, 32), Image.Resampling.LANCZOS)
-    low_detail = float(np.asarray(small, dtype=np.float64).std()) < LOW_DETAIL_STD
+    low_detail = not imaging.has_detail(rgb)
     return {
         "hash": str(imagehash.phash(rgb)),
         "quality": "low" if low_detail else "ok",
