@@ -79,3 +79,13 @@ def tasks_not_sent(monkeypatch):
     sent = []
     monkeypatch.setattr(pipeline, "enqueue_pending", lambda item: sent.append(item.pk) or 0)
     return sent
+
+
+@pytest.fixture(autouse=True)
+def fresh_similarity_index():
+    """Each test starts with no near-duplicate index in this process, as a new worker would."""
+    from verify import similarity
+
+    similarity.forget_index()
+    yield
+    similarity.forget_index()

@@ -13,10 +13,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from verify import flags, services, workflow
+from verify import flags, services, similarity, workflow
 from verify.models import Case, Extraction, MediaItem, storable_json
 from verify.workflow import Stage
-from workers.extractors import extractors_for, registry
+from workers.extractors import extractors_for, perceptual, registry
 from workers.extractors.base import ExtractionFailed, Unsupported
 from workers.extractors.summary import summarise
 
@@ -129,14 +129,20 @@ def run_extraction(extraction_id: int) -> str | None:
             Extraction.Status.FAILED,
             error=f"The {module.NAME} reader hit an unexpected error on this file ({type(exc).__name__}: {exc}).",
         )
-    after_outcome(item)
+    after_outcome(item, extractor=module.NAME)
     return extraction.status
 
 
-def after_outcome(item: MediaItem) -> None:
-    """What follows any extraction outcome: the item's summary, its cases' flags, leaving collecting."""
+def after_outcome(item: MediaItem, *, extractor: str | None = None) -> None:
+    """What follows an extraction outcome: the item's summary, its cases' flags, leaving collecting.
+
+    `extractor` names the reading that has just finished; None means the caller does not know which
+    (a redelivered task, a file linked to one more case), so everything that follows any is redone.
+    """
     refresh_summary(item)
     flags.recompute_flags_for_item(item)
+    if extractor in (None, perceptual.NAME):
+        similarity.update_seen_before(item, reread=extractor == perceptual.NAME)
     finish_collecting(item)
 
 

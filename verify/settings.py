@@ -209,3 +209,11 @@ CELERY_BEAT_SCHEDULE["requeue-stalled-extractions"] = {
     "task": "workers.tasks.requeue_stalled_extractions",
     "schedule": 5 * 60,
 }
+
+# Near-duplicate search (verify/similarity.py). Hamming distances between 64-bit perceptual
+# hashes, chosen from the curve that bench/similarity_curve.py measures (README there): at most
+# SIMILARITY_MAX_DISTANCE is "seen before"; at most SIMILARITY_STRICT_DISTANCE is a high-severity
+# match; a video matches when at least SIMILARITY_MIN_FRAMES of its keyframes do (or all it has).
+SIMILARITY_MAX_DISTANCE = envint("SIMILARITY_MAX_DISTANCE", 8)
+SIMILARITY_STRICT_DISTANCE = envint("SIMILARITY_STRICT_DISTANCE", 4)
+SIMILARITY_MIN_FRAMES = envint("SIMILARITY_MIN_FRAMES", 2)
