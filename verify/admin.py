@@ -19,7 +19,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from verify import case_story, intake, media_panel, review_views, selectors, services, workflow
+from verify import case_story, intake, media_panel, review_views, search_views, selectors, services, workflow
 from verify.models import (
     Assignment,
     Case,
@@ -282,6 +282,7 @@ class CaseAdmin(admin.ModelAdmin):
         return [
             path("my-queue/", wrap(review_views.my_queue_view), name="verify_case_my_queue"),
             path("workload/", wrap(review_views.workload_view), name="verify_case_workload"),
+            path("search-by-file/", wrap(search_views.search_by_file_view), name="verify_case_search_by_file"),
             path("export/<str:fmt>/", wrap(CaseAdmin.export_view), name="verify_case_export"),
             path("<int:case_id>/report.<str:fmt>", wrap(CaseAdmin.case_report_view), name="verify_case_report"),
             path("<int:case_id>/add-media/", wrap(media_panel.add_media_view), name="verify_case_add_media"),
