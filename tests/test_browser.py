@@ -185,3 +185,47 @@ def test_it_takes_a_case_from_queue_to_published_pdf(
         ["pdftoppm", "-png", "-r", "60", str(pdf), str(screenshot_dir / "path-5-pdf")], check=True, timeout=60
     )
     assert list(screenshot_dir.glob("path-5-pdf*.png"))
+
+
+def test_it_shows_a_seen_before_flag_and_finds_a_dropped_file_in_the_archive(
+    live_server, browser, screenshot_dir, settings, tmp_path, tasks_not_sent
+):
+    from tests.extractors.helpers import make_scene
+    from verify import intake, pipeline
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    desk = make_user("desk", username="dana")
+    picture = make_scene(21, size=(900, 600))
+    files = {}
+    for name, size, quality in (("depot.jpg", (900, 600), 92), ("repost.jpg", (600, 400), 50)):
+        files[name] = tmp_path / name
+        picture.resize(size).save(files[name], quality=quality)
+    first = services.open_case(by=desk, title="Tanks at a rail depot", claim="Tanks unloaded near Kursk")
+    second = services.open_case(by=desk, title="New tanks reach the front", claim="Fresh armour seen today")
+    intake.ingest_path(case=first, path=files["depot.jpg"], by=desk)
+    intake.ingest_path(case=second, path=files["repost.jpg"], by=desk)
+    for extraction in pipeline.Extraction.objects.order_by("media_item_id", "pk"):
+        pipeline.run_extraction(extraction.pk)
+
+    log_in(browser, live_server.url, "dana")
+    browser.get(f"{live_server.url}/admin/verify/case/{second.pk}/change/")
+    panel = WebDriverWait(browser, WAIT_SECONDS).until(EC.presence_of_element_located((By.ID, "vd-media")))
+    WebDriverWait(browser, WAIT_SECONDS).until(lambda driver: "Near-duplicate of 'depot.jpg'" in panel.text)
+    assert f"#{first.pk}" in panel.find_element(By.CSS_SELECTOR, ".vd-flag-links").text
+    browser.execute_script("document.getElementById('vd-media').scrollIntoView()")
+    save_full_page(browser, screenshot_dir / "seen-before-flag.png")
+
+    browser.get(f"{live_server.url}/admin/verify/case/")
+    click_link(browser, "/admin/verify/case/search-by-file/")
+    browser.find_element(By.NAME, "file").send_keys(str(files["repost.jpg"]))
+    browser.find_element(By.CSS_SELECTOR, ".vd-search-form input[type=submit]").click()
+    results = WebDriverWait(browser, WAIT_SECONDS).until(
+        EC.presence_of_element_located((By.ID, "vd-search-results"))
+    ).text
+    assert "Tanks at a rail depot" in results and "New tanks reach the front" in results
+    thumbs = browser.find_elements(By.CSS_SELECTOR, ".vd-search-thumb, .vd-search-query img")
+    assert len(thumbs) == 3  # the dropped file, and the two archived items
+    assert "the same file (identical bytes)" in results
+    for image in thumbs:
+        assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", image)
+    save_full_page(browser, screenshot_dir / "search-by-file.png")

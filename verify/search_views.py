@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import tempfile
 from pathlib import Path
@@ -76,16 +77,20 @@ def _search(upload) -> dict:
     with tempfile.TemporaryDirectory(prefix="verify-search-") as tmp:
         path, work = Path(tmp) / "upload", Path(tmp) / "work"
         work.mkdir()
+        digest = hashlib.sha256()
         with path.open("wb") as out:
             for chunk in upload.chunks():
+                digest.update(chunk)
                 out.write(chunk)
         found = similarity.search_file(path, work)
         previews = _query_previews(found, work)
+    sha256 = digest.hexdigest()
     return {
         "search": found,
+        "sha256": sha256,
         "query_previews": previews,
-        "matches": [_row(match) for match in found.matches],
-        "nearest": [_row(match) for match in found.nearest],
+        "matches": [_row(match, sha256) for match in found.matches],
+        "nearest": [_row(match, sha256) for match in found.nearest],
     }
 
 
@@ -107,7 +112,7 @@ def _query_previews(found: FileSearch, work: Path) -> list[str]:
     return previews
 
 
-def _row(match: ArchiveMatch) -> dict:
+def _row(match: ArchiveMatch, sha256: str) -> dict:
     cases = []
     for case in match.cases:
         verdicts = list(case.verdicts.all())  # prefetched, newest first
@@ -120,4 +125,5 @@ def _row(match: ArchiveMatch) -> dict:
         "preview": preview,
         "cases": cases,
         "strict": match.distance <= settings.SIMILARITY_STRICT_DISTANCE,
+        "identical": match.item.sha256 == sha256,
     }
