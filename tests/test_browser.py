@@ -219,9 +219,9 @@ def test_it_shows_a_seen_before_flag_and_finds_a_dropped_file_in_the_archive(
     click_link(browser, "/admin/verify/case/search-by-file/")
     browser.find_element(By.NAME, "file").send_keys(str(files["repost.jpg"]))
     browser.find_element(By.CSS_SELECTOR, ".vd-search-form input[type=submit]").click()
-    results = WebDriverWait(browser, WAIT_SECONDS).until(
-        EC.presence_of_element_located((By.ID, "vd-search-results"))
-    ).text
+    results = (
+        WebDriverWait(browser, WAIT_SECONDS).until(EC.presence_of_element_located((By.ID, "vd-search-results"))).text
+    )
     assert "Tanks at a rail depot" in results and "New tanks reach the front" in results
     thumbs = browser.find_elements(By.CSS_SELECTOR, ".vd-search-thumb, .vd-search-query img")
     assert len(thumbs) == 3  # the dropped file, and the two archived items
