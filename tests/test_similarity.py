@@ -397,3 +397,23 @@ def test_it_refuses_a_dropped_file_over_the_size_limit(desk_client, settings):
 def test_it_keeps_search_by_file_behind_the_login(client):
     response = client.get(reverse("admin:verify_case_search_by_file"))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_it_tells_the_reviewer_why_a_single_colour_photo_is_left_out_of_matching(desk, collect, desk_client):
+    case = make_case(by=desk, stage="triage")
+    collect(case, single_colour_jpeg(), "grey.jpg")
+
+    response = desk_client.get(reverse("admin:verify_case_media_panel", args=[case.pk]))
+
+    assert (
+        "The image is almost a single colour, so its hash would match unrelated images; "
+        "it is not used to find near-duplicates." in response.content.decode()
+    )
+
+
+def test_it_counts_the_blank_keyframes_left_out_of_matching():
+    reading = {"keyframes": [{"hash": "ab" * 8, "quality": "ok"}, {"hash": "00" * 8, "quality": "low"}]}
+    assert similarity.matching_note(reading) == (
+        "1 of 2 keyframes are almost a single colour and are not used to find near-duplicates."
+    )
+    assert similarity.matching_note({"keyframes": [{"hash": "ab" * 8, "quality": "ok"}]}) is None

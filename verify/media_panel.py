@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from verify import flags, intake, selectors, workflow
+from verify import flags, intake, selectors, similarity, workflow
 from verify.intake import IntakeError, human_bytes
 from verify.models import Case, Extraction, MediaItem
 from verify.views import as_pretty_json
@@ -156,4 +156,5 @@ def _presentation(item: MediaItem, extractions: dict[str, Extraction]) -> dict:
         "ela_url": _artifact_url(item, "forensics", ela["file"]) if ela and ela.get("file") else None,
         "raw": [(name, e, as_pretty_json(e.result)) for name, e in sorted(extractions.items())],
         "has_gps": item.gps_latitude is not None and item.gps_longitude is not None,
+        "matching_note": similarity.matching_note(perceptual.result) if previews else None,
     }

@@ -243,6 +243,23 @@ def turned_query(reading: dict, folder: Path, *, seen: set[int]) -> list[QueryHa
     return query
 
 
+def matching_note(reading: dict) -> str | None:
+    """For the reviewer: which of a perceptual reading's pictures are left out of near-duplicate matching, and why."""
+    pictures = _readings(reading)
+    unusable = [frame for frame, _, hex_hash, quality in pictures if hex_hash and quality != "ok"]
+    if not unusable:
+        return None
+    if "keyframes" not in reading:
+        reason = reading.get("low_quality_reason") or "The picture's hash is not usable"
+        return f"{reason}; it is not used to find near-duplicates."
+    if len(unusable) == len(pictures):
+        return f"Every keyframe ({len(pictures)}) is almost a single colour; none is used to find near-duplicates."
+    return (
+        f"{len(unusable)} of {len(pictures)} keyframes are almost a single colour and are not used to find "
+        "near-duplicates."
+    )
+
+
 # The index
 
 
