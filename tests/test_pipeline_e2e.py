@@ -229,3 +229,40 @@ def test_it_gives_every_hostile_file_a_readable_outcome_and_still_finishes(desk_
     ]
     assert not unreadable
     assert peak_memory_mib(worker) < 1024, "a worker process used over 1 GiB"
+
+
+def test_it_flags_a_copy_seen_before_in_another_case_through_the_worker(desk_processes, settings):
+    from io import BytesIO
+
+    from tests.extractors.helpers import make_scene
+    from verify.models import Flag
+
+    browser, web, worker, env = desk_processes
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+    desk = make_user("desk", username="e2e-desk")
+    desk.set_password(PASSWORD)
+    desk.save()
+    picture = make_scene(31, size=(900, 600))
+    original, copy = BytesIO(), BytesIO()
+    picture.save(original, "JPEG", quality=92)
+    picture.resize((450, 300)).save(copy, "JPEG", quality=55)
+    browser.log_in("e2e-desk", PASSWORD)
+
+    cases = []
+    for title, name, data in (("First seen", "original.jpg", original), ("Posted again", "repost.jpg", copy)):
+        case = make_case(by=desk, stage="triage", title=title)
+        form = browser.get(f"/admin/verify/case/{case.pk}/add-media/")
+        body, content_type = multipart(
+            {"csrfmiddlewaretoken": browser.csrf(form), "url": ""}, [("files", name, data.getvalue())]
+        )
+        assert "1 file(s) added" in browser.post(f"/admin/verify/case/{case.pk}/add-media/", body, content_type)
+        deadline = time.monotonic() + 120
+        while Case.objects.get(pk=case.pk).stage != "in_review":
+            assert time.monotonic() < deadline, f"case still {Case.objects.get(pk=case.pk).stage}\n{worker.output()}"
+            time.sleep(0.5)
+        cases.append(case)
+
+    flag = Flag.objects.get(case=cases[1], kind="seen-before")
+    assert flag.message.startswith("Near-duplicate of 'original.jpg'")
+    assert flag.data["earlier_cases"] == [cases[0].pk]
+    assert not Flag.objects.filter(case=cases[0], kind="seen-before").exists()
