@@ -207,9 +207,23 @@ class Extraction(models.Model):
 
 
 class Sighting(models.Model):
-    """Where a media item, or the case's claim, appeared."""
+    """Where a media item, or the case's claim, appeared; or where someone answered the claim."""
+
+    class Role(models.TextChoices):
+        APPEARANCE = "appearance", "Appearance"
+        RESPONSE = "response", "Response"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="sightings")
+    # An appearance is the file or the claim itself, posted somewhere: the earliest one is the best guess
+    # at first appearance. A response is someone confirming, disputing or commenting on the claim (an
+    # official's statement, a fact-check): evidence to weigh, never an appearance.
+    role = models.CharField(
+        max_length=12,
+        choices=Role.choices,
+        default=Role.APPEARANCE,
+        help_text="Appearance: the file or claim posted here. Response: someone confirming, disputing or "
+        "commenting on it.",
+    )
     media_item = models.ForeignKey(
         MediaItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="sightings"
     )
