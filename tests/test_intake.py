@@ -83,6 +83,15 @@ def test_it_keeps_an_unsupported_file_with_a_recorded_outcome(desk):
     assert case.pending_extraction_count() == 0
 
 
+def test_it_moves_a_case_given_only_an_unsupported_file_on_to_review(desk):
+    case = make_case(by=desk, stage="triage")
+    ingest(case, b"A tip from a reader, as plain text.\n", name="tip.txt", by=desk)
+    case.refresh_from_db()
+    assert case.stage == "in_review"
+    last = CaseEvent.objects.filter(case=case, kind="stage_changed").last()
+    assert (last.actor, last.note) == (None, "Every file's extractions have an outcome")
+
+
 @pytest.mark.parametrize(
     ("given", "recorded"),
     [

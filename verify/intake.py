@@ -192,9 +192,10 @@ def ingest_stream(*, case: Case, source: BinaryIO, original_name: str | None, by
             if created:
                 pipeline.create_extractions(item)
             _start_collecting(case, by)
-            if not created and not item.extractions.filter(status__in=pipeline.UNFINISHED).exists():
-                # Read already for another case: this case gets its flags and moves on now.
-                pipeline.after_outcome(item)
+            if not item.extractions.filter(status__in=pipeline.UNFINISHED).exists():
+                # Nothing left to read (read already for another case, or no reader for this
+                # kind of file): no task will finish collecting, so the case moves on now.
+                pipeline.after_outcome(item, extractor=pipeline.NO_READER if created else None)
             transaction.on_commit(lambda: pipeline.enqueue_pending(item))
     return IntakeResult(item, stored_new, linked, filetype.description)
 

@@ -22,6 +22,8 @@ from workers.extractors.summary import summarise
 
 log = logging.getLogger(__name__)
 UNFINISHED = (Extraction.Status.PENDING, Extraction.Status.RUNNING)
+# The extractor name of the one outcome row a file no extractor reads gets.
+NO_READER = "filetype"
 
 
 def artifacts_dir(item: MediaItem, extractor: str) -> Path:
@@ -35,7 +37,7 @@ def create_extractions(item: MediaItem) -> list[Extraction]:
         return [
             Extraction.objects.get_or_create(
                 media_item=item,
-                extractor="filetype",
+                extractor=NO_READER,
                 defaults={
                     "status": Extraction.Status.UNSUPPORTED,
                     "error": f"Kept as evidence, but no extractor reads this kind of file ({item.mime_type}).",
