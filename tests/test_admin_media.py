@@ -1,5 +1,8 @@
 """Adding media from the case page, the reviewer's media panel, and evidence files behind a login."""
 
+import runpy
+from pathlib import Path
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -43,6 +46,19 @@ def test_it_refuses_more_files_than_the_limit_with_a_clear_message(desk_client, 
     case = make_case(by=desk, stage="triage")
     response = upload(desk_client, case, photo("a.jpg", 1), photo("b.jpg", 2), photo("c.jpg", 3))
     assert "3 files chosen; at most 2 can be added at once." in response.content.decode()
+    assert not MediaItem.objects.exists()
+
+
+def test_it_says_how_many_files_were_too_many_at_the_limits_settings_derives(desk_client, desk, settings, monkeypatch):
+    # The two limits as settings.py derives them from MAX_UPLOAD_FILES, not as a test would pick them.
+    monkeypatch.setenv("MAX_UPLOAD_FILES", "3")
+    derived = runpy.run_path(str(Path(intake.__file__).with_name("settings.py")))
+    settings.MAX_UPLOAD_FILES = derived["MAX_UPLOAD_FILES"]
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = derived["DATA_UPLOAD_MAX_NUMBER_FILES"]
+    case = make_case(by=desk, stage="triage")
+    response = upload(desk_client, case, *(photo(f"{n}.jpg", n) for n in range(4)))
+    assert response.status_code == 200
+    assert "4 files chosen; at most 3 can be added at once." in response.content.decode()
     assert not MediaItem.objects.exists()
 
 

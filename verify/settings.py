@@ -202,7 +202,7 @@ MAX_UPLOAD_FILES = envint("MAX_UPLOAD_FILES", 50)
 URL_DOWNLOAD_TIMEOUT = envint("URL_DOWNLOAD_TIMEOUT", 30)
 # Uploads bigger than this go to a temporary file, never into memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
-DATA_UPLOAD_MAX_NUMBER_FILES = MAX_UPLOAD_FILES
+DATA_UPLOAD_MAX_NUMBER_FILES = MAX_UPLOAD_FILES * 10  # headroom, so the form can say how many were too many
 # A task delivered this many times without finishing is recorded as failed, not retried.
 EXTRACTION_MAX_ATTEMPTS = envint("EXTRACTION_MAX_ATTEMPTS", 3)
 CELERY_BEAT_SCHEDULE["requeue-stalled-extractions"] = {
