@@ -4,8 +4,11 @@ import hashlib
 import http.server
 import io
 import os
+import socket
 import stat
+import struct
 import threading
+import time
 import tracemalloc
 
 import pytest
@@ -173,7 +176,7 @@ def test_it_streams_a_large_file_with_flat_memory(desk):
 
 @pytest.fixture
 def web_server():
-    """A local HTTP server that serves a JPEG, a large file, and a 404."""
+    """A local HTTP server that serves a JPEG, a large file, a 404, and downloads that break off."""
     body = jpeg_bytes(seed=7)
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -188,6 +191,34 @@ def web_server():
                 self.send_response(200)
                 self.send_header("Content-Length", str(50 * 1024**3))
                 self.end_headers()
+            elif self.path == "/cut.jpg":
+                # Announces 100,000 bytes, sends 103 and closes cleanly.
+                self.send_response(200)
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
+                self.wfile.write(body[:103])
+            elif self.path == "/cut-chunked.jpg":
+                # A chunk of 100,000 bytes announced, 103 sent: the client sees an IncompleteRead.
+                self.protocol_version = "HTTP/1.1"
+                self.send_response(200)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                self.wfile.write(b"%x\r\n" % 100000 + body[:103])
+                self.close_connection = True
+            elif self.path == "/reset.jpg":
+                # 103 bytes of 100,000, then the connection is reset (RST, not a clean close).
+                self.send_response(200)
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
+                self.wfile.write(body[:103])
+                time.sleep(0.3)
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+            elif self.path == "/no-length.bin":
+                # No Content-Length: the body runs until the server closes the connection.
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(bytes(3000))
             else:
                 self.send_error(404, "Not Found")
 
@@ -223,6 +254,32 @@ def test_it_refuses_a_bad_download_clearly(desk, web_server, path, message):
     with pytest.raises(IntakeError, match=message):
         ingest_url(case=case, url=web_server[0] + path, by=desk)
     assert not MediaItem.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/cut.jpg", r"ended at byte 103 of the 100,000 the server announced; nothing was stored"),
+        ("/cut-chunked.jpg", r"broke off after 0 bytes \(IncompleteRead: .*\); nothing was stored"),
+        ("/reset.jpg", r"broke off after 0 bytes \(ConnectionResetError: .*\); nothing was stored"),
+    ],
+)
+def test_it_refuses_a_download_that_ends_before_the_whole_file(desk, web_server, media_root, path, message):
+    case = make_case(by=desk, stage="triage")
+    with pytest.raises(IntakeError, match=r"^The download from 127\.0\.0\.1:\d+ " + message):
+        ingest_url(case=case, url=web_server[0] + path, by=desk)
+    assert not MediaItem.objects.exists()
+    assert not CaseEvent.objects.filter(case=case, kind="media_collected").exists()
+    assert not [p for p in media_root.rglob("*") if p.is_file()]
+
+
+def test_it_refuses_a_download_without_a_length_that_runs_over_the_limit(desk, web_server, settings, media_root):
+    settings.MAX_UPLOAD_BYTES = 1000
+    case = make_case(by=desk, stage="triage")
+    with pytest.raises(IntakeError, match="File is larger than the 1,000 bytes limit for one file"):
+        ingest_url(case=case, url=web_server[0] + "/no-length.bin", by=desk)
+    assert not MediaItem.objects.exists()
+    assert not [p for p in media_root.rglob("*") if p.is_file()]
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/a.jpg", "not a url"])

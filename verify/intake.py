@@ -6,6 +6,7 @@ Uploads, `manage.py ingest` and URL downloads all end in `ingest_stream`.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import re
 import tempfile
@@ -244,10 +245,11 @@ def ingest_url(*, case: Case, url: str, by, timeout: int | None = None) -> Intak
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > settings.MAX_UPLOAD_BYTES:
+            length = (response.headers.get("Content-Length") or "").strip()
+            declared = int(length) if length.isdigit() else None
+            if declared is not None and declared > settings.MAX_UPLOAD_BYTES:
                 raise IntakeError(
-                    f"The server says the file is {human_bytes(int(declared))}, over the "
+                    f"The server says the file is {human_bytes(declared)}, over the "
                     f"{human_bytes(settings.MAX_UPLOAD_BYTES)} limit; nothing was downloaded"
                 )
             name = _name_from_response(response.geturl(), response.headers)
@@ -255,7 +257,7 @@ def ingest_url(*, case: Case, url: str, by, timeout: int | None = None) -> Intak
                 f"downloaded from {url} (final address {response.geturl()}, HTTP {response.status}, "
                 f"{response.headers.get('Content-Type', 'no content type')})"
             )
-            source = _Deadline(response, time.monotonic() + timeout * 10, f"{timeout * 10} s")
+            source = _Download(response, host=parsed.netloc, declared=declared, time_limit=timeout * 10)
             return ingest_stream(case=case, source=source, original_name=name, by=by, origin=origin)
     except urllib.error.HTTPError as exc:
         raise IntakeError(f"The server refused the download: HTTP {exc.code} {exc.reason}") from None
@@ -263,18 +265,41 @@ def ingest_url(*, case: Case, url: str, by, timeout: int | None = None) -> Intak
         raise IntakeError(f"Could not reach {parsed.netloc}: {exc.reason}") from None
     except TimeoutError:
         raise IntakeError(f"The download from {parsed.netloc} took longer than {timeout} s and was stopped") from None
+    except http.client.HTTPException as exc:
+        raise IntakeError(f"{parsed.netloc} did not answer in valid HTTP ({type(exc).__name__}: {exc})") from None
 
 
-class _Deadline:
-    """A reader that stops a download which trickles on past its overall time limit."""
+class _Download:
+    """Reads a download for intake, refusing one that is not the whole file.
 
-    def __init__(self, source: BinaryIO, deadline: float, limit_text: str):
-        self.source, self.deadline, self.limit_text = source, deadline, limit_text
+    It stops a download that trickles on past its overall time limit, and one that breaks off
+    or ends before the length the server announced: a cut file must never pass for the original.
+    """
+
+    def __init__(self, response: BinaryIO, *, host: str, declared: int | None, time_limit: int):
+        self.response, self.host, self.declared, self.time_limit = response, host, declared, time_limit
+        self.deadline = time.monotonic() + time_limit
+        self.received = 0
 
     def read(self, size: int = -1) -> bytes:
         if time.monotonic() > self.deadline:
-            raise IntakeError(f"The download took longer than {self.limit_text} in all and was stopped")
-        return self.source.read(size)
+            raise IntakeError(f"The download took longer than {self.time_limit} s in all and was stopped")
+        try:
+            chunk = self.response.read(size)
+        except TimeoutError:
+            raise  # ingest_url says which time limit it was
+        except (http.client.HTTPException, OSError) as exc:
+            raise IntakeError(
+                f"The download from {self.host} broke off after {self.received:,} bytes "
+                f"({type(exc).__name__}: {exc}); nothing was stored"
+            ) from None
+        self.received += len(chunk)
+        if not chunk and size and self.declared is not None and self.received < self.declared:
+            raise IntakeError(
+                f"The download from {self.host} ended at byte {self.received:,} of the {self.declared:,} "
+                "the server announced; nothing was stored"
+            )
+        return chunk
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
