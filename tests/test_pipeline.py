@@ -1,9 +1,13 @@
 """The pipeline's bookkeeping: one outcome per extractor, redelivery-safe, and cases that never get stuck."""
 
 import io
+import logging
+import struct
+import types
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import OperationalError
 
 from tests.factories import make_case, make_user
 from tests.media import jpeg_bytes
@@ -152,6 +156,52 @@ def test_it_records_a_reader_stopped_by_the_soft_time_limit(desk, settings, monk
     assert extraction.error == (
         f"Reading the file took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped."
     )
+
+
+@pytest.fixture
+def broken_reader(monkeypatch):
+    """An extractor, registered for this test only, that raises what its `error` attribute holds."""
+    from workers.extractors import registry
+
+    module = types.ModuleType("workers.extractors.broken")
+    module.NAME, module.VERSION, module.KINDS = "broken", "1", ("photo",)
+    module.error = struct.error("unpack requires a buffer of 4 bytes")
+
+    def extract(path, artifacts_dir):
+        raise module.error
+
+    module.extract = extract
+    monkeypatch.setitem(registry(), module.NAME, module)
+    return module
+
+
+def test_it_records_an_unexpected_error_in_a_reader_as_failed_and_logs_it(desk, broken_reader, caplog):
+    case = make_case(by=desk, stage="triage")
+    item = ingest(case, jpeg_bytes(), desk).media_item
+    item.extractions.exclude(extractor="broken").update(status="ok")
+    extraction = item.extractions.get(extractor="broken")
+    with caplog.at_level(logging.ERROR, logger="verify.pipeline"):
+        assert pipeline.run_extraction(extraction.pk) == "failed"
+    extraction.refresh_from_db()
+    assert extraction.error == (
+        "The broken reader hit an unexpected error on this file (struct.error: unpack requires a buffer of 4 bytes)."
+    )
+    [record] = [r for r in caplog.records if r.name == "verify.pipeline"]
+    assert record.getMessage() == f"Extractor broken failed on {item.sha256}"
+    assert record.exc_info[0] is struct.error
+    case.refresh_from_db()
+    assert case.stage == "in_review"
+
+
+def test_it_lets_a_database_error_in_a_reader_through_for_the_task_to_retry(desk, broken_reader):
+    broken_reader.error = OperationalError("server closed the connection unexpectedly")
+    case = make_case(by=desk, stage="triage")
+    item = ingest(case, jpeg_bytes(), desk).media_item
+    extraction = item.extractions.get(extractor="broken")
+    with pytest.raises(OperationalError):
+        pipeline.run_extraction(extraction.pk)
+    extraction.refresh_from_db()
+    assert (extraction.status, extraction.error) == ("running", "")
 
 
 def test_it_moves_a_second_case_on_when_its_file_was_already_read(desk, eager, django_capture_on_commit_callbacks):

@@ -136,7 +136,7 @@ class ReadOnlyInline(admin.TabularInline):
 class SightingInline(admin.TabularInline):
     model = Sighting
     extra = 0
-    fields = ["platform", "url", "account", "posted_at", "caption", "reported_by", "media_item"]
+    fields = ["role", "platform", "url", "account", "posted_at", "caption", "reported_by", "media_item"]
     raw_id_fields = ["media_item"]
     can_delete = False
 

@@ -7,10 +7,11 @@ import shutil
 import time
 from datetime import timedelta
 from pathlib import Path
+from types import ModuleType
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from verify import flags, services, similarity, workflow
@@ -107,32 +108,50 @@ def run_extraction(extraction_id: int) -> str | None:
     out_dir = artifacts_dir(item, module.NAME)
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
+    status, result, error = _read(module, item, out_dir)
+    _finish(extraction, status, result=result, error=error)
+    after_outcome(item, extractor=module.NAME)
+    return extraction.status
+
+
+def _read(module: ModuleType, item: MediaItem, out_dir: Path) -> tuple[str, dict | None, str]:
+    """Run one extractor on the item's file: its outcome as (status, result, error).
+
+    Whatever the extractor raises becomes an outcome, except a database that is briefly
+    unreachable: that is no fault of the file, and the task retries.
+    """
     started = time.monotonic()
     try:
         result = module.extract(Path(settings.MEDIA_ROOT) / item.file.name, out_dir)
-        result["seconds"] = round(time.monotonic() - started, 3)
-        _finish(extraction, Extraction.Status.OK, result=result)
     except Unsupported as exc:
-        _finish(extraction, Extraction.Status.UNSUPPORTED, error=str(exc))
+        return Extraction.Status.UNSUPPORTED, None, str(exc)
     except ExtractionFailed as exc:
-        _finish(extraction, Extraction.Status.FAILED, error=str(exc))
+        return Extraction.Status.FAILED, None, str(exc)
     except SoftTimeLimitExceeded:
-        _finish(
-            extraction,
+        return (
             Extraction.Status.TIMED_OUT,
-            error=f"Reading the file took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped.",
+            None,
+            f"Reading the file took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped.",
         )
-    except (MemoryError, RecursionError, ValueError, TypeError, KeyError, IndexError, OSError) as exc:
-        # An extractor bug or a file it chokes on: record it for the reviewer and
-        # the log instead of leaving the case waiting forever.
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:
+        # An extractor bug or a file it chokes on (struct.error, zlib.error, RuntimeError...):
+        # record it for the reviewer and the log instead of leaving the case waiting forever.
         log.exception("Extractor %s failed on %s", module.NAME, item.sha256)
-        _finish(
-            extraction,
+        return (
             Extraction.Status.FAILED,
-            error=f"The {module.NAME} reader hit an unexpected error on this file ({type(exc).__name__}: {exc}).",
+            None,
+            f"The {module.NAME} reader hit an unexpected error on this file ({_exception_name(exc)}: {exc}).",
         )
-    after_outcome(item, extractor=module.NAME)
-    return extraction.status
+    result["seconds"] = round(time.monotonic() - started, 3)
+    return Extraction.Status.OK, result, ""
+
+
+def _exception_name(exc: BaseException) -> str:
+    """ValueError, but struct.error or zlib.error: several modules call theirs just "error"."""
+    kind = type(exc)
+    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
 def after_outcome(item: MediaItem, *, extractor: str | None = None) -> None:

@@ -46,7 +46,7 @@ CASE_DETAIL_FIELDS = (
     "claimed_longitude",
     "claimed_at",
 )
-SIGHTING_FIELDS = ("media_item", "url", "platform", "account", "posted_at", "caption", "reported_by")
+SIGHTING_FIELDS = ("media_item", "role", "url", "platform", "account", "posted_at", "caption", "reported_by")
 CASE_EDITORS = {DESK, EDITOR, SYSTEM}
 
 
@@ -291,7 +291,7 @@ def add_sighting(*, case: Case, by, **fields) -> Sighting:
         case=case,
         kind=CaseEvent.Kind.SIGHTING_ADDED,
         by=by,
-        new={name: _plain(getattr(sighting, name)) for name in ("url", "platform", "account", "posted_at")},
+        new={name: _plain(getattr(sighting, name)) for name in ("role", "url", "platform", "account", "posted_at")},
     )
     flags.recompute_flags(case)
     return sighting
