@@ -99,11 +99,13 @@ def _local_timing(text: str, recorded: datetime, claimed_at: datetime | None) ->
 
 def _sighting_events(sightings: list[Sighting], case: Case) -> list[dict]:
     events, first_found = [], False
-    # Sightings come ordered by posted time (undated last), so the first dated one is the first appearance.
+    # Sightings come ordered by posted time (undated last), so the first dated appearance is the first
+    # appearance. A response (an official confirming or disputing the claim) never is.
     for sighting in sightings:
+        responds = sighting.role == Sighting.Role.RESPONSE
         event = _event(
             "sighting",
-            f"Posted on {sighting.get_platform_display()}",
+            f"{'Response' if responds else 'Posted'} on {sighting.get_platform_display()}",
             platform=sighting.get_platform_display(),
             account=sighting.account,
             url=sighting.url,
@@ -115,8 +117,9 @@ def _sighting_events(sightings: list[Sighting], case: Case) -> list[dict]:
             event["why_unknown"] = "Posted time not recorded"
         else:
             event.update(_timing(sighting.posted_at, case.claimed_at))
-            event["first_appearance"] = not first_found
-            first_found = True
+            if not responds:
+                event["first_appearance"] = not first_found
+                first_found = True
         events.append(event)
     return events
 

@@ -790,7 +790,9 @@ def recompute_flags(case: Case) -> list[Flag]:
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
         claim = claim_of(case)
-        sightings = list(case.sightings.all())
+        # Only appearances say when the file or claim was out: an official's response dated before the
+        # claimed time is no sign that the footage is older.
+        sightings = list(case.sightings.filter(role=Sighting.Role.APPEARANCE))
         items = case.media_items.prefetch_related(
             Prefetch(
                 "extractions",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import ftfy
@@ -12,10 +12,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 
 from verify import services
-from verify.models import Case, ChecklistItem, MediaReviewCategory, Platform, Priority, Verdict
+from verify.models import Case, ChecklistItem, MediaReviewCategory, Platform, Priority, Sighting, Verdict
 from verify.workflow import Stage
 
 DEFAULT_SEED_FILE = Path(settings.BASE_DIR) / "seeds" / "cases.json"
@@ -32,12 +32,17 @@ CASE_OPTIONAL = (
     "shows_personal_data",
     "source_at_risk",
     "hold_reason",
+    "dismiss_reason",
     "duplicate_of",
     "checklist",
+    "sent_back",
     "verdict",
 )
 SIGHTING_REQUIRED = ("platform", "account")
-SIGHTING_OPTIONAL = ("url", "posted_at", "caption", "reported_by")
+SIGHTING_OPTIONAL = ("role", "url", "posted_at", "caption", "reported_by")
+# A date without a time ("2024-11-05", as news reports give them) is stored at midday UTC, so it reads
+# as the same day in every time zone from UTC-11 to UTC+11.
+DATE_ONLY_TIME = time(12, 0, tzinfo=UTC)
 # Seed cases are walked to these stages through the same services people use.
 SEEDABLE_STAGES = (
     Stage.NEW,
@@ -47,6 +52,7 @@ SEEDABLE_STAGES = (
     Stage.PUBLISHED,
     Stage.ON_HOLD,
     Stage.DUPLICATE,
+    Stage.DISMISSED,
 )
 NEEDS_VERDICT = (Stage.AWAITING_APPROVAL, Stage.PUBLISHED)
 VERDICT_FIELDS = ("rating", "confidence", "summary", "rationale")
@@ -99,11 +105,18 @@ def _count_repairs(before, after) -> int:
 
 
 def _datetime(value, where: str, problems: list[str]) -> datetime | None:
+    """An ISO 8601 date-time with its UTC offset, or a plain date (stored at DATE_ONLY_TIME)."""
     if value in (None, ""):
         return None
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        day = parse_date(value) if isinstance(value, str) else None
+        parsed = parse_datetime(value) if isinstance(value, str) and day is None else None
+    except ValueError:  # well-formed but impossible, e.g. 2024-02-30
+        day = parsed = None
+    if isinstance(day, date):
+        return datetime.combine(day, DATE_ONLY_TIME)
     if parsed is None or parsed.tzinfo is None:
-        problems.append(f"{where}: {value!r} is not an ISO 8601 date-time with a UTC offset")
+        problems.append(f"{where}: {value!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time with a UTC offset")
         return None
     return parsed
 
@@ -133,20 +146,34 @@ def _check_progress(record: dict, where: str, earlier_keys: set, problems: list[
     if stage in NEEDS_VERDICT and not isinstance(verdict, dict):
         problems.append(f"{where}: stage {stage} needs a 'verdict'")
     if isinstance(verdict, dict):
-        _fields(verdict, VERDICT_FIELDS, ("media_category",), f"{where} verdict", problems)
-        if verdict.get("rating") not in Verdict.Rating.values:
-            problems.append(f"{where} verdict: unknown rating {verdict.get('rating')!r}")
-        if verdict.get("confidence") not in Verdict.Confidence.values:
-            problems.append(f"{where} verdict: unknown confidence {verdict.get('confidence')!r}")
-        if verdict.get("media_category", "") not in ("", *MediaReviewCategory.values):
-            problems.append(f"{where} verdict: unknown media_category {verdict.get('media_category')!r}")
+        _check_verdict(verdict, f"{where} verdict", problems)
     if stage == Stage.ON_HOLD and not str(record.get("hold_reason", "")).strip():
         problems.append(f"{where}: stage on_hold needs a 'hold_reason'")
+    if stage == Stage.DISMISSED and not str(record.get("dismiss_reason", "")).strip():
+        problems.append(f"{where}: stage dismissed needs a 'dismiss_reason'")
+    earlier = record.get("sent_back") or []
+    if earlier and stage not in NEEDS_VERDICT:
+        problems.append(f"{where}: 'sent_back' verdicts need a stage with a verdict ({', '.join(NEEDS_VERDICT)})")
+    for n, version in enumerate(earlier if isinstance(earlier, list) else [None], start=1):
+        if not isinstance(version, dict) or not str(version.get("reason", "")).strip():
+            problems.append(f"{where} sent_back {n}: expected a verdict with the editor's 'reason'")
+        else:
+            _check_verdict({k: v for k, v in version.items() if k != "reason"}, f"{where} sent_back {n}", problems)
     if stage == Stage.DUPLICATE and record.get("duplicate_of") not in earlier_keys - {record["key"]}:
         problems.append(f"{where}: stage duplicate needs 'duplicate_of' naming an earlier case's key")
     for key, answer in (record.get("checklist") or {}).items():
         if not (isinstance(answer, list) and len(answer) == 2 and answer[0] in ChecklistItem.Status.values):
             problems.append(f"{where} checklist {key}: expected [status, notes] with a known status")
+
+
+def _check_verdict(verdict: dict, where: str, problems: list[str]) -> None:
+    _fields(verdict, VERDICT_FIELDS, ("media_category",), where, problems)
+    if verdict.get("rating") not in Verdict.Rating.values:
+        problems.append(f"{where}: unknown rating {verdict.get('rating')!r}")
+    if verdict.get("confidence") not in Verdict.Confidence.values:
+        problems.append(f"{where}: unknown confidence {verdict.get('confidence')!r}")
+    if verdict.get("media_category", "") not in ("", *MediaReviewCategory.values):
+        problems.append(f"{where}: unknown media_category {verdict.get('media_category')!r}")
 
 
 def parse_seed_data(data) -> list[dict]:
@@ -179,15 +206,25 @@ def parse_seed_data(data) -> list[dict]:
         if not isinstance(record["sightings"], list):
             problems.append(f"{where}: 'sightings' must be a list")
             continue
+        seen: dict[tuple, int] = {}
         for s_index, sighting in enumerate(record["sightings"], start=1):
             s_where = f"{where} sighting {s_index}"
             if not _fields(sighting, SIGHTING_REQUIRED, SIGHTING_OPTIONAL, s_where, problems):
                 continue
             if sighting["platform"] not in Platform.values:
                 problems.append(f"{s_where}: unknown platform {sighting['platform']!r}")
+            if sighting.get("role", Sighting.Role.APPEARANCE) not in Sighting.Role.values:
+                roles = ", ".join(Sighting.Role.values)
+                problems.append(f"{s_where}: role must be one of {roles}, got {sighting['role']!r}")
             _text(sighting, "account", s_where, problems)
+            # A seed sighting is known by its platform and account: reloading updates it in place.
+            identity = (sighting["platform"], sighting["account"])
+            if identity in seen:
+                problems.append(f"{s_where}: same platform and account as sighting {seen[identity]}")
+            seen.setdefault(identity, s_index)
             case["sightings"].append(
                 {
+                    "role": sighting.get("role", Sighting.Role.APPEARANCE),
                     "platform": sighting["platform"],
                     "account": sighting["account"],
                     "url": sighting.get("url") or "",
@@ -221,10 +258,10 @@ def _details(case: dict) -> dict:
 
 def _sync_sightings(case_obj: Case, sightings: list[dict]) -> bool:
     """Add the seed's sightings the case lacks and bring captions up to date; True if anything changed."""
-    existing = {(s.platform, s.account, s.posted_at): s for s in case_obj.sightings.all()}
+    existing = {(s.platform, s.account): s for s in case_obj.sightings.all()}
     changed = False
     for sighting in sightings:
-        key = (sighting["platform"], sighting["account"], sighting["posted_at"])
+        key = (sighting["platform"], sighting["account"])
         current = existing.get(key)
         if current is None:
             services.add_sighting(case=case_obj, by=None, **sighting)
@@ -297,6 +334,9 @@ def _walk_to_stage(case_obj: Case, case: dict) -> None:
         survivor = Case.objects.get(seed_key=case["duplicate_of"])
         services.mark_duplicate(case=case_obj, of=survivor, by=people["desk"], note=note)
         return
+    if stage == Stage.DISMISSED:
+        services.transition_case(case=case_obj, to=Stage.DISMISSED, by=people["desk"], note=case["dismiss_reason"])
+        return
     if stage == Stage.TRIAGE:
         return
     services.assign_reviewer(case=case_obj, user=people["reviewer"], by=people["desk"])
@@ -307,6 +347,12 @@ def _walk_to_stage(case_obj: Case, case: dict) -> None:
             services.answer_checklist_item(item=item, by=people["reviewer"], status=status, notes=notes)
     if stage == Stage.IN_REVIEW:
         return
+    for version in case.get("sent_back") or []:
+        verdict = {k: v for k, v in version.items() if k != "reason"}
+        services.propose_verdict(case=case_obj, by=people["reviewer"], **verdict)
+        case_obj.refresh_from_db()
+        services.send_back_verdict(case=case_obj, by=people["editor"], reason=version["reason"])
+        case_obj.refresh_from_db()
     services.propose_verdict(case=case_obj, by=people["reviewer"], **case["verdict"])
     if stage == Stage.PUBLISHED:
         case_obj.refresh_from_db()

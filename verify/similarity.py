@@ -524,7 +524,11 @@ def describe(matches: list[Match], query: list[QueryHash]) -> list[ArchiveMatch]
     cases = defaultdict(list)
     for link in links:
         cases[link.media_item_id].append(link.case)
-    sightings = list(Sighting.objects.filter(Q(case__in={link.case_id for link in links}) | Q(media_item_id__in=ids)))
+    sightings = list(
+        Sighting.objects.filter(Q(case__in={link.case_id for link in links}) | Q(media_item_id__in=ids)).filter(
+            role=Sighting.Role.APPEARANCE
+        )
+    )
     frames_total = len({q.frame for q in query})
     described = []
     for match in matches:

@@ -10,7 +10,7 @@ import json
 
 from django.utils.safestring import SafeString, mark_safe
 
-from verify.models import Case, MediaItem, Platform, Verdict
+from verify.models import Case, MediaItem, Platform, Sighting, Verdict
 from verify.reports import NotPublished, check_published, organisation
 from verify.reports.data import public_url
 
@@ -68,6 +68,7 @@ def public_sightings(case: Case) -> list[dict]:
                 "url": None if at_risk else web_url(sighting.url),
                 "posted_at": sighting.posted_at,
                 "media_item_id": sighting.media_item_id,
+                "role": sighting.role,
             }
         )
     return shown
@@ -96,9 +97,12 @@ def _compact(data: dict) -> dict:
 
 
 def _claim(sightings: list[dict]) -> dict:
+    """The claim and where it appeared. Responses (officials confirming or disputing it) are not
+    appearances. A fact the desk does not have (no link, no date) is left out, never made up."""
+    appearances = [s for s in sightings if s["role"] == Sighting.Role.APPEARANCE]
     # Sightings come ordered by posted time, undated last: the first is the earliest known.
-    earliest = sightings[0] if sightings else None
-    linked = [s for s in sightings if s["url"]]
+    earliest = appearances[0] if appearances else None
+    linked = [s for s in appearances if s["url"]]
     return _compact(
         {
             "@type": "Claim",
