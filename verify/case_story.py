@@ -103,9 +103,10 @@ def _sighting_events(sightings: list[Sighting], case: Case) -> list[dict]:
     # appearance. A response (an official confirming or disputing the claim) never is.
     for sighting in sightings:
         responds = sighting.role == Sighting.Role.RESPONSE
+        platform = sighting.get_platform_display()
         event = _event(
             "sighting",
-            f"{'Response' if responds else 'Posted'} on {sighting.get_platform_display()}",
+            f"Response ({platform})" if responds else f"Posted on {platform}",
             platform=sighting.get_platform_display(),
             account=sighting.account,
             url=sighting.url,
