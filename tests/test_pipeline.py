@@ -204,6 +204,46 @@ def test_it_lets_a_database_error_in_a_reader_through_for_the_task_to_retry(desk
     assert (extraction.status, extraction.error) == ("running", "")
 
 
+def test_it_records_a_reader_killed_at_the_hard_time_limit_and_finishes_collecting(desk):
+    case = make_case(by=desk, stage="triage")
+    item = ingest(case, jpeg_bytes(), desk).media_item
+    item.extractions.exclude(extractor="forensics").update(status="ok")
+    extraction = item.extractions.get(extractor="forensics")
+    extraction.status = "running"
+    extraction.save()
+    assert pipeline.record_stopped_by_time_limit(extraction.pk, seconds=150) == "timed_out"
+    extraction.refresh_from_db()
+    assert extraction.error == "Reading the file took longer than 150 s; the worker stopped it."
+    case.refresh_from_db()
+    assert case.stage == "in_review"
+
+
+def test_it_leaves_an_outcome_alone_when_the_time_limit_report_comes_late(desk):
+    case = make_case(by=desk, stage="triage")
+    item = ingest(case, jpeg_bytes(), desk).media_item
+    extraction = item.extractions.get(extractor="image")
+    pipeline.run_extraction(extraction.pk)
+    assert pipeline.record_stopped_by_time_limit(extraction.pk, seconds=150) is None
+    extraction.refresh_from_db()
+    assert extraction.status == "ok"
+
+
+def test_it_has_the_task_record_a_hard_time_limit_when_celery_reports_it(desk):
+    from celery.exceptions import TimeLimitExceeded
+
+    case = make_case(by=desk, stage="triage")
+    item = ingest(case, jpeg_bytes(), desk).media_item
+    item.extractions.update(status="running")
+    exif, image = item.extractions.get(extractor="exif"), item.extractions.get(extractor="image")
+    # What Celery's worker calls after killing the task (celery.worker.request.Request.on_timeout).
+    tasks.run_extraction.on_failure(TimeLimitExceeded(150), "task-1", (exif.pk,), {}, None)
+    tasks.run_extraction.on_failure(ValueError("not a time limit"), "task-2", (image.pk,), {}, None)
+    exif.refresh_from_db()
+    image.refresh_from_db()
+    assert (exif.status, exif.error) == ("timed_out", "Reading the file took longer than 150 s; the worker stopped it.")
+    assert image.status == "running"
+
+
 def test_it_moves_a_second_case_on_when_its_file_was_already_read(desk, eager, django_capture_on_commit_callbacks):
     first, second = make_case(by=desk, stage="triage"), make_case(by=desk, stage="triage")
     data = jpeg_bytes(exif=GPS_JPEG_EXIF)

@@ -154,6 +154,25 @@ def _exception_name(exc: BaseException) -> str:
     return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
+def record_stopped_by_time_limit(extraction_id: int, *, seconds: float) -> str | None:
+    """Record an extraction the worker killed at the hard time limit as timed out, then move its cases on.
+
+    The killed task never reaches its own bookkeeping, and its message is acknowledged, so without
+    this the row would stay "running" until the stalled-extraction sweep. None if it already had an outcome.
+    """
+    with transaction.atomic():
+        extraction = Extraction.objects.select_for_update().select_related("media_item").get(pk=extraction_id)
+        if extraction.is_finished:
+            return None
+        _finish(
+            extraction,
+            Extraction.Status.TIMED_OUT,
+            error=f"Reading the file took longer than {seconds:g} s; the worker stopped it.",
+        )
+    after_outcome(extraction.media_item, extractor=extraction.extractor)
+    return extraction.status
+
+
 def after_outcome(item: MediaItem, *, extractor: str | None = None) -> None:
     """What follows an extraction outcome: the item's summary, its cases' flags, leaving collecting.
 

@@ -2,7 +2,9 @@
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
+from celery.exceptions import TimeLimitExceeded
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 log = logging.getLogger(__name__)
@@ -12,8 +14,28 @@ log = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 
+class ExtractionTask(Task):
+    """The extraction task, which records an outcome even when the worker kills it at the hard time limit."""
+
+    def on_failure(self, exc: BaseException, task_id: str, args: tuple, kwargs: dict, einfo: object) -> None:
+        # Celery calls this in the worker's main process after killing the task, then
+        # acknowledges the message: this is the only chance to record the outcome promptly.
+        if not isinstance(exc, TimeLimitExceeded):
+            return
+        from verify import pipeline
+
+        extraction_id = args[0] if args else kwargs["extraction_id"]
+        seconds = exc.args[0] if exc.args and isinstance(exc.args[0], int | float) else settings.CELERY_TASK_TIME_LIMIT
+        try:
+            pipeline.record_stopped_by_time_limit(extraction_id, seconds=seconds)
+        except TRANSIENT_ERRORS:
+            # The stalled-extraction sweep re-sends it later; the worker itself must not fail here.
+            log.exception("Could not record extraction %s as stopped by the time limit", extraction_id)
+
+
 @shared_task(
     name="workers.tasks.run_extraction",
+    base=ExtractionTask,
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=TRANSIENT_ERRORS,
