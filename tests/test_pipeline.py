@@ -7,7 +7,7 @@ import types
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 
 from tests.factories import make_case, make_user
 from tests.media import jpeg_bytes
@@ -242,6 +242,47 @@ def test_it_has_the_task_record_a_hard_time_limit_when_celery_reports_it(desk):
     image.refresh_from_db()
     assert (exif.status, exif.error) == ("timed_out", "Reading the file took longer than 150 s; the worker stopped it.")
     assert image.status == "running"
+
+
+def test_it_configures_the_extraction_task_to_survive_a_lost_worker():
+    task = tasks.run_extraction
+    assert task.acks_late is True
+    assert task.reject_on_worker_lost is True
+    assert set(task.autoretry_for) == {OperationalError, InterfaceError}
+    assert task.app.conf.worker_prefetch_multiplier == 1
+    soft, hard = task.app.conf.task_soft_time_limit, task.app.conf.task_time_limit
+    assert soft and hard and soft < hard
+
+
+def test_it_retries_the_task_when_the_database_is_briefly_unreachable(desk, monkeypatch):
+    case = make_case(by=desk, stage="triage")
+    item = ingest(case, jpeg_bytes(), desk).media_item
+    extraction = item.extractions.get(extractor="image")
+    real, calls = pipeline.run_extraction, []
+
+    def unreachable_once(extraction_id):
+        calls.append(extraction_id)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(extraction_id)
+
+    monkeypatch.setattr(pipeline, "run_extraction", unreachable_once)
+    outcome = tasks.run_extraction.apply(args=(extraction.pk,))
+    assert (outcome.state, outcome.result) == ("SUCCESS", "ok")
+    assert calls == [extraction.pk, extraction.pk]
+
+
+def test_it_does_not_retry_the_task_for_a_file_that_cannot_be_read(desk, monkeypatch):
+    case = make_case(by=desk, stage="triage")
+    item = ingest(case, jpeg_bytes(size=(300, 300))[:700], desk, name="cut.jpg").media_item
+    extraction = item.extractions.get(extractor="image")
+    real, calls = pipeline.run_extraction, []
+    monkeypatch.setattr(pipeline, "run_extraction", lambda pk: calls.append(pk) or real(pk))
+    outcome = tasks.run_extraction.apply(args=(extraction.pk,))
+    assert (outcome.state, outcome.result) == ("SUCCESS", "failed")
+    assert calls == [extraction.pk]
+    extraction.refresh_from_db()
+    assert extraction.attempts == 1
 
 
 def test_it_moves_a_second_case_on_when_its_file_was_already_read(desk, eager, django_capture_on_commit_callbacks):
