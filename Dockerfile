@@ -11,5 +11,9 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 COPY . .
 RUN DEBUG=0 SECRET_KEY=build-only ALLOWED_HOSTS=build python manage.py collectstatic --noinput --verbosity 0
+# What the app writes as desk: evidence files (MEDIA_ROOT, the compose `media` volume, which starts
+# as a copy of this directory, owner included) and the local data dir (VERIFY_DATA_DIR, default /app/var).
+# Static files are collected above and only read.
+RUN mkdir -p /data/media /app/var && chown desk:desk /data/media /app/var
 USER desk
 EXPOSE 8000
