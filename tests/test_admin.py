@@ -139,6 +139,69 @@ def test_it_marks_duplicates_of_the_case_given(desk_client, desk):
     assert "No case #99999 exists." in [str(m) for m in response.context["messages"]]
 
 
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+def unchanged(case) -> bool:
+    fresh = Case.objects.get(pk=case.pk)
+    return (fresh.stage, fresh.duplicate_of_id, fresh.assignments.count(), fresh.events.count()) == (
+        case.stage,
+        case.duplicate_of_id,
+        case.assignments.count(),
+        case.events.count(),
+    )
+
+
+def test_it_names_an_unknown_stage_instead_of_no_action_selected(desk_client, desk):
+    case = make_case(by=desk, stage="triage")
+    response = act(desk_client, "move_to_stage", [case], to_stage="xyz")
+    assert messages_of(response) == [
+        "Stage: 'xyz' is not a stage; choose one of: new, triage, collecting, in_review, awaiting_approval, "
+        "published, on_hold, duplicate, dismissed"
+    ]
+    assert unchanged(case)
+
+
+def test_it_names_an_assignee_without_the_reviewer_role(desk_client, desk):
+    case = make_case(by=desk, stage="triage")
+    response = act(desk_client, "assign_lead", [case], reviewer=desk.pk)
+    assert messages_of(response) == [
+        "Reviewer: dana is not a reviewer; only people with the reviewer role can be assigned to cases"
+    ]
+    assert unchanged(case)
+
+
+def test_it_names_a_reason_over_its_length_limit(desk_client, desk):
+    case = make_case(by=desk, stage="triage")
+    response = act(desk_client, "move_to_stage", [case], to_stage="dismissed", note="x" * 612)
+    assert messages_of(response) == ["Reason: 612 characters is too long; keep it to 500"]
+    assert unchanged(case)
+
+
+def test_it_names_a_duplicate_of_that_is_not_a_case_number(desk_client, desk):
+    survivor, copy = make_case(by=desk, stage="triage"), make_case(by=desk, stage="triage")
+    response = act(desk_client, "mark_duplicate", [copy], duplicate_of="abc")
+    assert messages_of(response) == ["Duplicate of case #: 'abc' is not a case number"]
+    assert unchanged(copy)
+    assert unchanged(survivor)
+
+
+def test_it_runs_an_action_whatever_is_in_the_inputs_it_does_not_read(client, desk, reviewer):
+    case = make_case(by=desk, stage="triage")
+    client.force_login(reviewer)
+    act(client, "assign_to_me", [case], to_stage="xyz", duplicate_of="abc")
+    assert case.assignments.get().user == reviewer
+
+
+def test_it_finds_a_case_by_a_sighting_url(desk_client, desk):
+    seen = make_case(by=desk, stage="triage", title="seen")
+    services.add_sighting(case=seen, by=desk, platform="telegram", url="https://t.me/kursk_frontline/4411")
+    make_case(by=desk, title="other")
+    response = desk_client.get(LIST_URL, {"q": "t.me/kursk_frontline/4411"})
+    assert [c.title for c in response.context["cl"].result_list] == ["seen"]
+
+
 def test_it_opens_a_case_from_the_add_form_through_the_service(desk_client, desk):
     response = desk_client.post(
         reverse("admin:verify_case_add"),
@@ -174,6 +237,7 @@ def test_it_records_edits_and_new_sightings_from_the_case_page(desk_client, desk
         "claim": case.claim,
         "priority": case.priority,
         **inline_management(sightings=1),
+        "sightings-0-role": "appearance",
         "sightings-0-platform": "x",
         "sightings-0-account": "@someone",
         "sightings-0-url": "https://x.example/post/1",
