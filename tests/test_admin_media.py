@@ -108,6 +108,44 @@ def test_it_serves_evidence_only_to_logged_in_desk_users(client, desk):
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_keeps_open_raw_readings_open_while_the_panel_refreshes(live_server, browser, desk):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.browsing import WAIT_SECONDS, log_in
+
+    case = make_case(by=desk, stage="triage")
+    items = [
+        intake.ingest_stream(
+            case=case, source=SimpleUploadedFile(name, jpeg_bytes(seed=seed)), original_name=name, by=desk, origin="t"
+        ).media_item
+        for name, seed in (("first.jpg", 1), ("second.jpg", 2))
+    ]
+    waiting = [item.extractions.get(extractor="forensics") for item in items]
+    for extraction in pipeline.Extraction.objects.exclude(pk__in=[e.pk for e in waiting]):
+        pipeline.run_extraction(extraction.pk)
+
+    log_in(browser, live_server.url, desk.username)
+    browser.get(f"{live_server.url}/admin/verify/case/{case.pk}/change/")
+    wait = WebDriverWait(browser, WAIT_SECONDS)
+
+    def raw_readings(item):
+        return browser.find_element(By.CSS_SELECTOR, f"#media-{item.sha256[:12]} details.vd-raw")
+
+    raw_readings(items[1]).find_element(By.TAG_NAME, "summary").click()
+    assert raw_readings(items[1]).get_attribute("open") is not None
+    # The next refresh brings news of one more reading, in freshly replaced HTML.
+    pipeline.run_extraction(waiting[0].pk)
+    wait.until(lambda driver: "9 of 10 readings done" in driver.find_element(By.ID, "vd-media").text)
+    assert raw_readings(items[1]).get_attribute("open") is not None
+    assert raw_readings(items[0]).get_attribute("open") is None
+    pipeline.run_extraction(waiting[1].pk)
+    wait.until(lambda driver: "All 10 readings have an outcome" in driver.find_element(By.ID, "vd-media").text)
+    assert raw_readings(items[1]).get_attribute("open") is not None
+
+
 @pytest.mark.parametrize("name", ["..%2F..%2Fsettings.py", "thumb.exe", "a" * 80 + ".jpg"])
 def test_it_refuses_derived_file_names_outside_the_pattern(desk_client, desk, name):
     case = make_case(by=desk, stage="triage")

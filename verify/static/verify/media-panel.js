@@ -29,6 +29,25 @@
     });
   }
 
+  // A toggle's key survives a refresh: the file's element id (from its SHA-256) and the toggle's place in it.
+  function detailsKey(details) {
+    var scope = details.parentElement.closest("[id]");
+    var index = Array.prototype.indexOf.call(scope.querySelectorAll("details"), details);
+    return scope.id + "/" + index;
+  }
+
+  function openDetailsKeys(root) {
+    var keys = {};
+    root.querySelectorAll("details[open]").forEach(function (details) { keys[detailsKey(details)] = true; });
+    return keys;
+  }
+
+  function reopenDetails(root, keys) {
+    root.querySelectorAll("details").forEach(function (details) {
+      if (keys[detailsKey(details)]) details.open = true;
+    });
+  }
+
   function poll(container) {
     var panel = container.querySelector("[data-pending]");
     if (!panel || panel.dataset.pending === "0") return;
@@ -36,7 +55,10 @@
       fetch(container.dataset.panelUrl, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
         .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
         .then(function (html) {
+          // Replacing the HTML would close the "Raw readings" a reviewer has open.
+          var open = openDetailsKeys(container);
           container.innerHTML = html;
+          reopenDetails(container, open);
           drawMaps(container, container.dataset.tileUrl);
           poll(container);
         })
