@@ -15,6 +15,7 @@ from verify.models import (
     CaseMedia,
     ChecklistItem,
     Extraction,
+    Flag,
     MediaItem,
     MediaRating,
     Sighting,
@@ -228,5 +229,13 @@ def bulk_published_cases(count: int, *, author, approver) -> list[int]:
     CaseEvent.objects.bulk_create(
         CaseEvent(case=c, kind=CaseEvent.Kind.MEDIA_COLLECTED, actor=author, media_item=m)
         for c, m in zip(cases, items, strict=True)
+    )
+    Flag.objects.bulk_create(
+        flag
+        for c, m in zip(cases, items, strict=True)
+        for flag in (
+            Flag(case=c, media_item=m, kind="metadata-stripped", severity="low", message="No camera metadata."),
+            Flag(case=c, kind="first-seen-before-claim", severity="medium", message="Posted before the claim."),
+        )
     )
     return [c.pk for c in cases]

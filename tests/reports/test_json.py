@@ -6,7 +6,9 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from verify.models import Case
+from tests.reports.conftest import open_reviewed_case
+from verify import services
+from verify.models import Case, Flag
 from verify.reports.data import REPORT_SCHEMA_VERSION
 from verify.reports.json import SCHEMA_NAME, stream_json
 
@@ -33,6 +35,33 @@ def test_it_exports_each_case_with_its_verdict_media_and_custody(published):
     assert [e["event"] for e in case["custody"]][0] == "Case opened"
 
 
+def test_it_exports_flags_per_file_and_for_the_claim(published):
+    Flag.objects.create(case=published, kind="first-seen-before-claim", severity="medium", message="Posted earlier.")
+    (case,) = export(Case.objects.filter(pk=published.pk))["cases"]
+    assert case["flags"] == [{"kind": "first-seen-before-claim", "severity": "medium", "message": "Posted earlier."}]
+    photo, video = case["media"]
+    assert [(f["kind"], f["severity"]) for f in photo["flags"]] == [("c2pa", "high"), ("metadata-stripped", "low")]
+    assert video["flags"] == []
+
+
+def test_it_exports_a_flag_the_verdict_rests_on_with_its_label(staff, media_root):
+    case = open_reviewed_case(staff, claim="Photo shows a convoy in Kursk.", title="Convoy")
+    flag = case.flags.get(kind="c2pa")
+    services.propose_verdict(
+        case=case,
+        by=staff["reviewer"],
+        rating="manipulated",
+        confidence="medium",
+        summary="Edited copy.",
+        rationale="Credentials are broken.",
+        evidence=[{"kind": "flag", "id": flag.pk}],
+    )
+    (exported,) = export(Case.objects.filter(pk=case.pk))["cases"]
+    (entry,) = exported["verdict"]["evidence"]
+    assert (entry["kind"], entry["id"]) == ("flag", flag.pk)
+    assert entry["label"] == f"High: {flag.message} (IMG_PRIVATE_0001.jpg)"
+
+
 def test_it_writes_a_valid_document_for_several_cases(make_published):
     first, second = make_published(), make_published(title="Second")
     document = export(Case.objects.filter(pk__in=[first.pk, second.pk]).order_by("pk"))
@@ -53,5 +82,6 @@ def test_it_documents_every_field_of_the_schema(published):
     keys = set(case) | set(case["verdict"]) | set(case["media"][0]) | set(case["media"][0]["rating"])
     keys |= set(case["media"][0]["c2pa"]) | set(case["checklist"][0]) | set(case["sightings"][0])
     keys |= set(case["custody"][0]) | set(case["claimed_location"]) | {"schema", "version", "generated_at", "cases"}
+    keys |= set(case["media"][0]["flags"][0])
     assert keys - documented == set()
     assert f"`{REPORT_SCHEMA_VERSION}`" in docs

@@ -6,8 +6,11 @@ import pytest
 from django.conf import settings
 
 from tests.factories import make_case
+from tests.reports.conftest import open_reviewed_case
+from verify import services
+from verify.models import Flag, MediaItem
 from verify.reports import NoVerdict, load_report_case
-from verify.reports.pdf import LocalFilesOnly, render_pdf, report_fetcher
+from verify.reports.pdf import LocalFilesOnly, render_html, render_pdf, report_fetcher
 
 
 def pdf_text(pdf: bytes, tmp_path) -> str:
@@ -41,6 +44,51 @@ def test_it_embeds_the_thumbnail(published, tmp_path):
 def test_it_marks_a_verdict_that_is_not_approved(awaiting_approval, tmp_path):
     flat = " ".join(pdf_text(render_pdf(awaiting_approval), tmp_path).split())
     assert "PROPOSED: not approved" in flat
+
+
+def test_it_shows_each_files_flags_and_the_claims_flags(published, tmp_path):
+    Flag.objects.create(
+        case=published, kind="first-seen-before-claim", severity="medium", message="CLAIM-FLAG posted before the claim"
+    )
+    case = load_report_case(published.pk)
+    flat = " ".join(pdf_text(render_pdf(case), tmp_path).split())
+    photo, video = (case.media_items.get(kind=kind).sha256 for kind in (MediaItem.Kind.PHOTO, MediaItem.Kind.VIDEO))
+    assert "FLAGS ON THE CLAIM (1) • MEDIUM CLAIM-FLAG posted before the claim" in flat
+    c2pa = "HIGH The file's Content Credentials (C2PA) are invalid (signed by Adobe Inc.)"
+    stripped = "LOW The file's metadata has no camera make, camera model, capture time or GPS position."
+    # Each file's flags are shown with that file, most serious first; the video has none.
+    assert flat.index(photo) < flat.index(c2pa) < flat.index(stripped) < flat.index(video)
+    assert "Flags none" in flat[flat.index(video) :]
+
+
+def test_it_lists_a_flag_among_the_evidence_the_verdict_rests_on(staff, media_root, tmp_path):
+    case = open_reviewed_case(staff, claim="Photo shows a convoy in Kursk.", title="Convoy")
+    flag = case.flags.get(kind="c2pa")
+    services.propose_verdict(
+        case=case,
+        by=staff["reviewer"],
+        rating="manipulated",
+        confidence="medium",
+        summary="Edited copy.",
+        rationale="Credentials are broken.",
+        evidence=[{"kind": "flag", "id": flag.pk}],
+    )
+    flat = " ".join(pdf_text(render_pdf(load_report_case(case.pk)), tmp_path).split())
+    assert "EVIDENCE THE VERDICT RESTS ON • FLAG High: The file's Content Credentials (C2PA) are invalid" in flat
+    assert "(IMG_PRIVATE_0001.jpg)" in flat
+
+
+def test_it_escapes_hostile_html_in_the_summary_and_rationale(make_published):
+    case = make_published(
+        summary='<script>alert("summary")</script> & <b>bold</b>',
+        rationale='</div><h1 id="injected">Injected</h1>\n\n<img src="file:///etc/passwd" onerror="alert(1)">',
+    )
+    html = render_html(case)
+    assert "&lt;script&gt;alert(&quot;summary&quot;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
+    assert "&lt;/div&gt;&lt;h1 id=&quot;injected&quot;&gt;Injected&lt;/h1&gt;" in html
+    assert "&lt;img src=&quot;file:///etc/passwd&quot; onerror=&quot;alert(1)&quot;&gt;" in html
+    for raw in ("<script>", '<h1 id="injected">', '<img src="file:///etc/passwd"', "<b>bold</b>"):
+        assert raw not in html
 
 
 def test_it_refuses_a_case_without_a_verdict(desk):

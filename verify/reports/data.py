@@ -8,10 +8,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import reverse
 
-from verify.models import Case, Extraction, Verdict
+from verify.models import Case, Extraction, Flag, Verdict
 from verify.workflow import Stage
 
-REPORT_SCHEMA_VERSION = "1.0"
+REPORT_SCHEMA_VERSION = "1.1"
+# Most serious first, in reports.
+SEVERITY_RANK = {Flag.Severity.HIGH: 0, Flag.Severity.MEDIUM: 1, Flag.Severity.LOW: 2, Flag.Severity.INFO: 3}
 
 
 def current_verdict(case: Case) -> Verdict | None:
@@ -35,7 +37,12 @@ def _person(user) -> str | None:
     return user.get_full_name() or user.get_username()
 
 
-def _media(link, ratings: dict[int, object]) -> dict:
+def _flags(flags: list[Flag]) -> list[dict]:
+    ordered = sorted(flags, key=lambda f: (SEVERITY_RANK.get(f.severity, len(SEVERITY_RANK)), f.kind, f.pk))
+    return [{"kind": f.kind, "severity": f.severity, "message": f.message} for f in ordered]
+
+
+def _media(link, ratings: dict[int, object], flags: list[Flag]) -> dict:
     item = link.media_item
     extractions = {e.extractor: e for e in item.extractions.all()}
     c2pa = extractions.get("c2pa")
@@ -77,6 +84,7 @@ def _media(link, ratings: dict[int, object]) -> dict:
             if rating
             else None
         ),
+        "flags": _flags(flags),
     }
 
 
@@ -106,6 +114,9 @@ def case_report(case: Case) -> dict:
     ratings = {r.media_item_id: r for r in verdict.media_ratings.all()} if verdict else {}
     sightings = list(case.sightings.all())
     dated = [s for s in sightings if s.posted_at]
+    flags_by_file: dict[int | None, list[Flag]] = {}
+    for flag in case.flags.all():
+        flags_by_file.setdefault(flag.media_item_id, []).append(flag)
     return {
         "id": case.pk,
         "title": case.title,
@@ -134,7 +145,8 @@ def case_report(case: Case) -> dict:
             }
             for item in case.checklist.all()
         ],
-        "media": [_media(link, ratings) for link in case.case_media.all()],
+        "flags": _flags(flags_by_file.get(None, [])),
+        "media": [_media(link, ratings, flags_by_file.get(link.media_item_id, [])) for link in case.case_media.all()],
         "sightings": [
             {
                 "platform": s.get_platform_display(),
