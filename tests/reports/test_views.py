@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.http import StreamingHttpResponse
+from django.urls import reverse
 
 from verify.models import Case
 from verify.reports import NotPublished, ReportError
@@ -44,3 +45,13 @@ def test_it_answers_the_json_ld_of_a_published_case(published):
 def test_it_refuses_the_json_ld_of_an_unpublished_case(awaiting_approval):
     with pytest.raises(NotPublished, match="is Awaiting approval, not published"):
         jsonld_response(awaiting_approval)
+
+
+def test_it_sends_an_unknown_report_format_back_to_the_case_page_with_a_message(client, staff, published):
+    client.force_login(staff["editor"])
+    response = client.get(reverse("admin:verify_case_report", args=[published.pk, "docx"]), follow=True)
+    assert response.redirect_chain == [(reverse("admin:verify_case_change", args=[published.pk]), 302)]
+    assert [str(m) for m in response.context["messages"]] == [
+        "Unknown report format 'docx'; one case's report comes as: pdf, jsonld "
+        "(CSV and JSON export a set of cases, from the case list)"
+    ]
