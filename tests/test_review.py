@@ -3,13 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import add_media, make_case, make_user
 from verify import services
-from verify.models import CaseEvent, ChecklistItem, MediaRating, Verdict
+from verify.models import Case, CaseEvent, ChecklistItem, ChecklistQuestion, Flag, MediaRating, Verdict
 from verify.workflow import Stage, WorkflowError
 
 
@@ -176,7 +177,7 @@ def test_it_refuses_evidence_from_another_case(desk, reviewer):
     other = services.add_sighting(case=make_case(by=desk), by=desk, platform="x", account="@else")
     for item in case.checklist.all():
         services.answer_checklist_item(item=item, by=reviewer, status=ChecklistItem.Status.UNKNOWN)
-    with pytest.raises(WorkflowError, match="is not a sighting, reading or web link of case"):
+    with pytest.raises(WorkflowError, match="is not a sighting, reading, flag or web link of case"):
         services.propose_verdict(
             case=case,
             by=reviewer,
@@ -255,3 +256,204 @@ def test_it_refuses_assignment_from_the_case_page_without_the_permission(client,
     case = make_case(by=desk, stage="triage")
     client.force_login(reviewer)
     assert client.post(url("assign", case), {"reviewer": reviewer.pk, "role": "lead"}).status_code == 403
+
+
+# Verdicts resting on flags
+
+
+def flag_of(case, *, media_item=None, message="Capture time is 3 years before the claimed date", severity="high"):
+    return Flag.objects.create(
+        case=case, media_item=media_item, kind="capture-long-before-claim", severity=severity, message=message
+    )
+
+
+def test_it_proposes_a_verdict_resting_on_a_flag_of_the_case(client, desk, reviewer, editor):
+    case = in_review(desk, reviewer)
+    item = add_media(case, name="soldiers.jpg")
+    client.force_login(reviewer)
+    answer_all(client, case)
+    flag = flag_of(case, media_item=item)
+    form = client.get(url("propose_verdict", case)).content.decode()
+    assert "High: Capture time is 3 years before the claimed date (soldiers.jpg)" in form
+    response = client.post(url("propose_verdict", case), propose_data(evidence_flags=[flag.pk]), follow=True)
+    assert response.redirect_chain[-1][0] == url("change", case)
+    label = "High: Capture time is 3 years before the claimed date (soldiers.jpg)"
+    assert case.verdicts.get().evidence == [{"kind": "flag", "id": flag.pk, "label": label}]
+    client.force_login(editor)
+    assert f"flag: {label}" in client.get(url("review_verdict", case)).content.decode()
+
+
+def test_it_refuses_a_flag_of_another_case_as_evidence(desk, reviewer):
+    case = in_review(desk, reviewer)
+    other = make_case(by=desk)
+    foreign = flag_of(other)
+    for item in case.checklist.all():
+        services.answer_checklist_item(item=item, by=reviewer, status=ChecklistItem.Status.UNKNOWN)
+    expected = f"Flag #{foreign.pk} belongs to case #{other.pk}, not case #{case.pk}; a verdict rests only on its own"
+    with pytest.raises(WorkflowError, match=expected):
+        services.propose_verdict(
+            case=case,
+            by=reviewer,
+            rating="false",
+            confidence="low",
+            summary="s",
+            rationale="r",
+            evidence=[{"kind": "flag", "id": foreign.pk}],
+        )
+    assert not case.verdicts.exists()
+    assert Case.objects.get(pk=case.pk).stage == Stage.IN_REVIEW
+
+
+# The verdict history on the case page
+
+
+def propose_with_file(client, case, item, *, rationale, category):
+    data = propose_data(
+        rationale=rationale,
+        **{
+            "media-TOTAL_FORMS": 1,
+            "media-INITIAL_FORMS": 1,
+            "media-0-media_item_id": item.pk,
+            "media-0-category": category,
+            "media-0-original_context": "",
+            "media-0-original_link": "",
+        },
+    )
+    client.post(url("propose_verdict", case), data)
+
+
+def test_it_shows_every_verdict_version_in_full_on_the_case_page(client, desk, reviewer, editor):
+    case = in_review(desk, reviewer)
+    item = add_media(case, name="convoy.mp4")
+    client.force_login(reviewer)
+    answer_all(client, case)
+    propose_with_file(client, case, item, rationale="FIRST-try: <b>2019</b> upload.", category="StagedContent")
+    client.force_login(editor)
+    client.post(url("review_verdict", case), {"send_back": "1", "note": "Find the first upload"})
+    client.force_login(reviewer)
+    propose_with_file(
+        client, case, item, rationale="SECOND-try: 2017 upload found.", category="DecontextualizedContent"
+    )
+    assert list(case.verdicts.values_list("number", "status")) == [(2, "proposed"), (1, "sent_back")]
+    client.force_login(editor)
+    html = client.get(url("change", case)).content.decode()
+    assert "FIRST-try: &lt;b&gt;2019&lt;/b&gt; upload." in html
+    assert "SECOND-try: 2017 upload found." in html
+    assert "convoy.mp4: <b>Staged content</b>" in html
+    assert "convoy.mp4: <b>Decontextualized content</b>" in html
+    assert "Find the first upload" in html and "Sent back" in html
+
+
+# The checklist as an admin edits it
+
+
+def test_it_gives_a_new_case_the_checklist_as_an_admin_changed_it(client, desk, reviewer):
+    admin_user = get_user_model().objects.create_superuser("admin-ck", "admin-ck@example.org", "pw-123456")
+    earlier = make_case(by=desk)
+    client.force_login(admin_user)
+    client.post(
+        reverse("admin:verify_checklistquestion_add"),
+        {"key": "archive", "prompt": "Archive: is a copy saved?", "required": "", "position": 9, "active": "on"},
+    )
+    motivation = ChecklistQuestion.objects.get(key="motivation")
+    client.post(
+        reverse("admin:verify_checklistquestion_change", args=[motivation.pk]),
+        {
+            "key": "motivation",
+            "prompt": motivation.prompt,
+            "required": "",
+            "position": motivation.position,
+            "active": "on",
+        },
+    )
+    case = in_review(desk, reviewer)
+    assert list(case.checklist.values_list("key", "required")) == [
+        ("provenance", True),
+        ("source", True),
+        ("date", True),
+        ("location", True),
+        ("motivation", False),
+        ("archive", False),
+    ]
+    assert earlier.checklist.count() == 5
+    for item in case.checklist.filter(required=True):
+        services.answer_checklist_item(item=item, by=reviewer, status=ChecklistItem.Status.CONFIRMED)
+    services.propose_verdict(case=case, by=reviewer, rating="false", confidence="low", summary="s", rationale="r")
+    assert Case.objects.get(pk=case.pk).stage == Stage.AWAITING_APPROVAL
+    assert set(case.checklist.filter(status="open").values_list("key", flat=True)) == {"motivation", "archive"}
+
+
+# Assigning several cases at once, and taking the next one
+
+
+def test_it_assigns_a_reviewer_to_several_cases_at_once_from_the_list(client, desk, reviewer):
+    cases = [make_case(by=desk, stage="triage") for _ in range(3)]
+    closed = make_case(by=desk, stage="dismissed")
+    client.force_login(desk)
+    data = {"action": "assign_lead", "_selected_action": [c.pk for c in [*cases, closed]], "reviewer": reviewer.pk}
+    response = client.post(url("changelist"), data, follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    assert "Assigned rafa as lead reviewer: 3 case(s) done." in shown
+    assert f"Case #{closed.pk}: Case #{closed.pk} is Dismissed; closed cases are not assigned" in shown
+    for case in cases:
+        assert list(case.assignments.values_list("user__username", "role")) == [("rafa", "lead")]
+    assert CaseEvent.objects.filter(kind="assigned", case__in=cases).count() == 3
+    assert not closed.assignments.exists()
+
+
+def test_it_gives_take_next_an_unassigned_case_in_review_when_it_is_the_oldest_most_urgent(
+    desk, reviewer, other_reviewer
+):
+    make_case(by=desk, stage="triage", title="oldest, but normal")
+    in_review(desk, other_reviewer, title="urgent, but taken", priority=3)
+    waiting = make_case(by=desk, stage="triage", title="urgent, back in review", priority=3)
+    add_media(waiting)
+    waiting = services.transition_case(case=waiting, to=Stage.COLLECTING, by=desk)
+    waiting = services.transition_case(case=waiting, to=Stage.IN_REVIEW, by=desk)
+    make_case(by=desk, stage="triage", title="urgent, newer", priority=3)
+    assert (waiting.stage, waiting.assignments.exists()) == (Stage.IN_REVIEW, False)
+    assert services.take_next_case(by=reviewer) == waiting
+    assert waiting.assignments.get().user == reviewer
+
+
+# A frozen checklist
+
+
+def to_stage(client, desk, reviewer, editor, stage):
+    if stage == Stage.DISMISSED:
+        case = in_review(desk, reviewer)
+        return services.transition_case(case=case, to=Stage.DISMISSED, by=desk, note="not a claim")
+    case = proposed(client, desk, reviewer)
+    if stage == Stage.PUBLISHED:
+        case = services.approve_verdict(case=case, by=editor).case
+    return Case.objects.get(pk=case.pk)
+
+
+@pytest.mark.parametrize(
+    ("stage", "why"),
+    [
+        (Stage.AWAITING_APPROVAL, "the proposed verdict rests on these answers; an editor must send it back first"),
+        (Stage.PUBLISHED, "the published verdict and its report rest on these answers"),
+        (Stage.DISMISSED, "the case is dismissed; reopen it to triage first"),
+    ],
+)
+def test_it_refuses_checklist_answers_once_a_verdict_rests_on_them_or_the_case_is_closed(
+    client, desk, reviewer, editor, stage, why
+):
+    case = to_stage(client, desk, reviewer, editor, stage)
+    assert case.stage == stage
+    item = case.checklist.get(key="provenance")
+    answers = CaseEvent.objects.filter(case=case, kind="checklist_answered").count()
+    with pytest.raises(WorkflowError, match=f"is {stage.label}, so its checklist can no longer change: {why}"):
+        services.answer_checklist_item(item=item, by=reviewer, status="refuted", notes="changed my mind")
+    item.refresh_from_db()
+    assert item.status != "refuted" and item.notes != "changed my mind"
+    assert CaseEvent.objects.filter(case=case, kind="checklist_answered").count() == answers
+
+
+def test_it_tells_the_reviewer_why_the_checklist_page_refuses_a_published_case(client, desk, reviewer, editor):
+    case = to_stage(client, desk, reviewer, editor, Stage.PUBLISHED)
+    client.force_login(reviewer)
+    response = answer_all(client, case, status="refuted")
+    assert "its checklist can no longer change" in str(list(response.context["messages"]))
+    assert not case.checklist.filter(status="refuted").exists()
