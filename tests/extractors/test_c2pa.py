@@ -1,8 +1,16 @@
 """The c2pa extractor on files made here, on the corpus's Content Credentials, and on broken and hostile files."""
 
+import datetime
+import io
+import json
 from pathlib import Path
 
+import c2pa as c2pa_python
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from PIL import Image
 
 from tests.extractors.helpers import attempt_all, broken_files, is_readable_sentence, problems_in, slowest_of
@@ -24,6 +32,98 @@ def test_it_reports_no_manifest_in_a_plain_jpeg(tmp_path):
     assert result["validation_state"] is None
     assert result["validation_errors"] == []
     assert result["note"] == "No Content Credentials (C2PA manifest) in the file."
+
+
+def certificate(subject: str, key, *, issuer: x509.Certificate | None = None, issuer_key=None) -> x509.Certificate:
+    """A test CA (no issuer given) or a signing certificate it issues, in the C2PA certificate profile."""
+    now = datetime.datetime.now(datetime.UTC)
+    name = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, subject), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Desk Tests")]
+    )
+    is_ca = issuer is None
+    unused = ("content_commitment", "key_encipherment", "data_encipherment", "key_agreement")
+    usage = dict.fromkeys((*unused, "encipher_only", "decipher_only"), False)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name if is_ca else issuer.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(digital_signature=not is_ca, key_cert_sign=is_ca, crl_sign=is_ca, **usage),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    if not is_ca:
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
+        ).add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+    return builder.sign(key if is_ca else issuer_key, hashes.SHA256())
+
+
+def sign_jpeg(path: Path, manifest: dict) -> None:
+    """Write a small JPEG to `path` carrying `manifest`, signed by a certificate made here (so: untrusted)."""
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = certificate("Desk Tests Root", ca_key)
+    signing = certificate("Desk Tests Signer", key, issuer=ca, issuer_key=ca_key)
+    chain = b"".join(cert.public_bytes(serialization.Encoding.PEM) for cert in (signing, ca))
+    private_key = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    source, signed = io.BytesIO(), io.BytesIO()
+    Image.new("RGB", (64, 48), "teal").save(source, "JPEG")
+    source.seek(0)
+    info = c2pa_python.C2paSignerInfo(
+        alg=c2pa_python.C2paSigningAlg.ES256, sign_cert=chain, private_key=private_key, ta_url=None
+    )
+    c2pa_python.Builder(json.dumps(manifest)).sign(c2pa_python.Signer.from_info(info), "image/jpeg", source, signed)
+    path.write_bytes(signed.getvalue())
+
+
+def test_it_reads_the_signer_generator_and_actions_of_a_manifest_signed_here(tmp_path):
+    path = tmp_path / "signed.jpg"
+    capture = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
+    sign_jpeg(
+        path,
+        {
+            "claim_generator_info": [{"name": "verify-desk-tests", "version": "1.0"}],
+            "title": "signed.jpg",
+            "assertions": [
+                {
+                    "label": "c2pa.actions",
+                    "data": {
+                        "actions": [
+                            {"action": "c2pa.created", "digitalSourceType": capture},
+                            {
+                                "action": "c2pa.cropped",
+                                "softwareAgent": "Desk Editor 2.1",
+                                "description": "Cropped to the face",
+                            },
+                        ]
+                    },
+                }
+            ],
+        },
+    )
+
+    result = read(path)
+
+    assert result["present"] is True
+    assert (result["signer"], result["signer_common_name"]) == ("Desk Tests", "Desk Tests Signer")
+    assert result["claim_generator"] == "verify-desk-tests 1.0"
+    assert result["title"] == "signed.jpg"
+    assert [(a["action"], a["software_agent"], a["description"]) for a in result["actions"]] == [
+        ("c2pa.created", None, None),
+        ("c2pa.cropped", "Desk Editor 2.1", "Cropped to the face"),
+    ]
+    assert result["actions"][0]["digital_source_type"] == capture
+    # Intact, but signed by a certificate no trust list knows.
+    assert result["validation_state"] == "Valid"
+    assert [error["code"] for error in result["validation_errors"]] == ["signingCredential.untrusted"]
 
 
 def test_it_refuses_a_file_type_c2pa_cannot_read(tmp_path):
