@@ -26,7 +26,7 @@ def test_it_exports_the_lists_current_filter_as_csv(editor_client, db):
 def test_it_refuses_an_empty_filter_with_a_message(editor_client, db):
     load_seeds()
     response = editor_client.get(
-        reverse("admin:verify_case_export", args=["json"]) + "?stage__exact=dismissed", follow=True
+        reverse("admin:verify_case_export", args=["json"]) + "?stage__exact=collecting", follow=True
     )
     assert "No cases match the current filter; nothing was exported" in [str(m) for m in response.context["messages"]]
 
