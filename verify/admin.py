@@ -11,8 +11,9 @@ from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import linebreaks_filter
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -49,19 +50,76 @@ def badge(kind: str, value: str, label: str) -> str:
     return format_html('<span class="vd-badge vd-{}-{}">{}</span>', kind, value, label)
 
 
+def not_a_reviewer(value) -> str:
+    """Why the user with id `value` cannot be assigned to a case, naming them."""
+    user = User.objects.filter(pk=value).first() if str(value).isdigit() else None
+    if user is None:
+        return f"There is no user with id {value!r}; choose a reviewer from the list"
+    if not user.is_active:
+        return f"{user.get_username()} is not an active user; only active reviewers can be assigned to cases"
+    return f"{user.get_username()} is not a reviewer; only people with the reviewer role can be assigned to cases"
+
+
+class ReviewerField(forms.ModelChoiceField):
+    """A reviewer picked by id; anyone else is refused by name and the role they lack."""
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=reviewers().order_by("username"), **kwargs)
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError as exc:
+            if exc.code != "invalid_choice":
+                raise
+            raise ValidationError(not_a_reviewer(value), code="invalid_choice") from None
+
+
+class CaseNumberField(forms.IntegerField):
+    """A case number as typed by a person: '12' or '#12'."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value.strip().removeprefix("#") if isinstance(value, str) else value)
+        except ValidationError:
+            raise ValidationError(f"{value!r} is not a case number", code="invalid") from None
+
+
+NOTE_MAX_LENGTH = 500
+
+
 class CaseActionForm(helpers.ActionForm):
-    """Extra inputs the list's bulk actions read: a stage, a reviewer, a case to merge into."""
+    """Extra inputs the list's bulk actions read: a stage, a reviewer, a case to merge into, a reason."""
 
-    to_stage = forms.ChoiceField(label="stage", required=False, choices=[("", "— stage —"), *Stage.choices])
-    reviewer = forms.ModelChoiceField(
-        label="reviewer", required=False, queryset=reviewers(), empty_label="— reviewer —"
+    INPUTS = ("to_stage", "reviewer", "duplicate_of", "note")
+
+    to_stage = forms.ChoiceField(
+        label="stage",
+        required=False,
+        choices=[("", "— stage —"), *Stage.choices],
+        error_messages={
+            "invalid_choice": f"%(value)r is not a stage; choose one of: {', '.join(Stage.values)}",
+        },
     )
-    duplicate_of = forms.IntegerField(label="duplicate of case #", required=False, min_value=1)
-    note = forms.CharField(label="reason", required=False, max_length=500)
+    reviewer = ReviewerField(label="reviewer", required=False, empty_label="— reviewer —")
+    duplicate_of = CaseNumberField(
+        label="duplicate of case #",
+        required=False,
+        min_value=1,
+        error_messages={"min_value": "%(value)s is not a case number; case numbers start at 1"},
+    )
+    note = forms.CharField(
+        label="reason",
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        error_messages={"max_length": "%(show_value)d characters is too long; keep it to %(limit_value)d"},
+    )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["reviewer"].queryset = reviewers()
+    def full_clean(self):
+        super().full_clean()
+        # Django runs no action while this form has errors and says only "No action selected.",
+        # so bad inputs are set aside here and the action that reads one names it (`_action_inputs`).
+        self.input_errors = {name: self._errors.pop(name) for name in self.INPUTS if name in self._errors}
 
 
 class AssigneeFilter(admin.SimpleListFilter):
@@ -173,10 +231,71 @@ class ChecklistInline(ReadOnlyInline):
 
 
 class VerdictInline(ReadOnlyInline):
+    """Every version of the verdict in full, newest first: what an earlier, sent-back version said stays readable."""
+
     model = Verdict
     verbose_name_plural = "verdict history"
-    fields = ["number", "rating", "confidence", "summary", "status", "author", "reviewed_by", "review_note"]
-    readonly_fields = fields
+    template = "admin/edit_inline/stacked.html"
+    fields = [
+        ("status", "author", "proposed_at"),
+        ("rating", "confidence", "media_category"),
+        "summary",
+        "rationale_text",
+        "evidence_list",
+        "file_ratings",
+        ("reviewed_by", "reviewed_at"),
+        "review_note",
+    ]
+    readonly_fields = [
+        "status",
+        "author",
+        "proposed_at",
+        "rating",
+        "confidence",
+        "media_category",
+        "summary",
+        "rationale_text",
+        "evidence_list",
+        "file_ratings",
+        "reviewed_by",
+        "reviewed_at",
+        "review_note",
+    ]
+
+    @admin.display(description="rationale")
+    def rationale_text(self, verdict):
+        # As the template filter does: each paragraph escaped, then wrapped in <p>.
+        return linebreaks_filter(verdict.rationale, autoescape=True)
+
+    @admin.display(description="evidence")
+    def evidence_list(self, verdict):
+        rows = [
+            format_html('{}: <a href="{}" rel="noopener noreferrer">{}</a>', e.get("kind"), e["url"], e.get("label"))
+            if e.get("url")
+            else format_html("{}: {}", e.get("kind"), e.get("label"))
+            for e in verdict.evidence
+        ]
+        return format_html_join(mark_safe("<br>"), "{}", ((row,) for row in rows)) or "—"
+
+    @admin.display(description="each file (MediaReview)")
+    def file_ratings(self, verdict):
+        rows = [
+            (
+                r.media_item.original_name or str(r.media_item),
+                r.get_category_display(),
+                f" — {r.original_context}" if r.original_context else "",
+            )
+            for r in verdict.media_ratings.all()
+        ]
+        return format_html_join(mark_safe("<br>"), "{}: <b>{}</b>{}", rows) or "—"
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("author", "reviewed_by")
+            .prefetch_related("media_ratings__media_item")
+        )
 
 
 class CaseEventInline(ReadOnlyInline):
@@ -327,11 +446,14 @@ class CaseAdmin(admin.ModelAdmin):
         if not request.user.has_perm("verify.export_report"):
             raise PermissionDenied
         case = get_object_or_404(Case, pk=case_id)
-        respond = {"pdf": report_views.pdf_response, "jsonld": report_views.jsonld_response}.get(fmt)
-        if respond is None:
-            raise Http404(f"No {fmt} report; cases export as pdf or jsonld")
+        formats = {"pdf": report_views.pdf_response, "jsonld": report_views.jsonld_response}
         try:
-            return respond(case)
+            if fmt not in formats:
+                raise ReportError(
+                    f"Unknown report format {fmt!r}; one case's report comes as: {', '.join(formats)} "
+                    "(CSV and JSON export a set of cases, from the case list)"
+                )
+            return formats[fmt](case)
         except ReportError as exc:
             messages.error(request, str(exc))
             return redirect(reverse("admin:verify_case_change", args=[case.pk]))
@@ -449,12 +571,14 @@ class CaseAdmin(admin.ModelAdmin):
                 errors.append(f"Case #{case.pk}: {_message(exc)}")
         _report(request, done, errors, what)
 
-    def _action_value(self, request, name: str):
+    def _action_inputs(self, request, *names: str) -> dict | None:
+        """The inputs `names` next to the action, or None after telling the user what is wrong with each bad one."""
         form = CaseActionForm(request.POST)
         form.is_valid()
-        if name in form.errors:
-            raise WorkflowError(f"{form.fields[name].label}: {' '.join(form.errors[name])}")
-        return form.cleaned_data.get(name)
+        bad = [name for name in names if name in form.input_errors]
+        for name in bad:
+            messages.error(request, f"{form.fields[name].label.capitalize()}: {' '.join(form.input_errors[name])}")
+        return None if bad else {name: form.cleaned_data.get(name) for name in names}
 
     @admin.action(description="Assign to me (lead, or second if a lead is set)", permissions=["take"])
     def assign_to_me(self, request, queryset):
@@ -465,7 +589,9 @@ class CaseAdmin(admin.ModelAdmin):
         self._each(request, queryset, "Assigned to you", take)
 
     def _assign(self, request, queryset, role):
-        reviewer = self._action_value(request, "reviewer")
+        if (inputs := self._action_inputs(request, "reviewer")) is None:
+            return
+        reviewer = inputs["reviewer"]
         if reviewer is None:
             messages.error(request, "Choose a reviewer in the 'reviewer' box next to the action, then run it again.")
             return
@@ -487,12 +613,12 @@ class CaseAdmin(admin.ModelAdmin):
 
     @admin.action(description="Move to the chosen stage", permissions=["transition"])
     def move_to_stage(self, request, queryset):
-        try:
-            stage = workflow.parse_stage(self._action_value(request, "to_stage") or "")
-        except WorkflowError as exc:
-            messages.error(request, f"Choose a stage in the 'stage' box next to the action. {exc}")
+        if (inputs := self._action_inputs(request, "to_stage", "note")) is None:
             return
-        note = self._action_value(request, "note") or ""
+        if not inputs["to_stage"]:
+            messages.error(request, "Choose a stage in the 'stage' box next to the action, then run it again.")
+            return
+        stage, note = Stage(inputs["to_stage"]), inputs["note"]
         self._each(
             request,
             queryset,
@@ -502,11 +628,9 @@ class CaseAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark as duplicate of the case # given", permissions=["transition"])
     def mark_duplicate(self, request, queryset):
-        try:
-            target_id = self._action_value(request, "duplicate_of")
-        except WorkflowError as exc:
-            messages.error(request, str(exc))
+        if (inputs := self._action_inputs(request, "duplicate_of", "note")) is None:
             return
+        target_id, note = inputs["duplicate_of"], inputs["note"]
         survivor = Case.objects.filter(pk=target_id).first() if target_id else None
         if survivor is None:
             messages.error(
@@ -516,7 +640,6 @@ class CaseAdmin(admin.ModelAdmin):
                 else "Give the surviving case's number in 'duplicate of case #'.",
             )
             return
-        note = self._action_value(request, "note") or ""
         self._each(
             request,
             queryset,

@@ -14,12 +14,13 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from verify import selectors, services, workflow
+from verify import flags, selectors, services, workflow
 from verify.models import (
     Assignment,
     Case,
     ChecklistItem,
     Extraction,
+    Flag,
     MediaItem,
     MediaReviewCategory,
     Sighting,
@@ -133,6 +134,9 @@ class VerdictForm(forms.Form):
     evidence_readings = forms.ModelMultipleChoiceField(
         queryset=Extraction.objects.none(), required=False, widget=forms.CheckboxSelectMultiple, label="readings"
     )
+    evidence_flags = forms.ModelMultipleChoiceField(
+        queryset=Flag.objects.none(), required=False, widget=forms.CheckboxSelectMultiple, label="flags"
+    )
     evidence_links = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 80}), help_text="One web address per line."
     )
@@ -148,6 +152,8 @@ class VerdictForm(forms.Form):
         self.fields["evidence_readings"].label_from_instance = lambda e: (
             f"{e.media_item.original_name}: {e.extractor} reading"
         )
+        self.fields["evidence_flags"].queryset = flags.case_flags(case)
+        self.fields["evidence_flags"].label_from_instance = services.flag_label
 
     clean_evidence_links = ChecklistAnswerForm.clean_evidence_links
 
@@ -156,6 +162,7 @@ class VerdictForm(forms.Form):
         return [
             *({"kind": "sighting", "id": s.pk} for s in data["evidence_sightings"]),
             *({"kind": "extraction", "id": e.pk} for e in data["evidence_readings"]),
+            *({"kind": "flag", "id": f.pk} for f in data["evidence_flags"]),
             *({"kind": "link", "url": url} for url in data["evidence_links"]),
         ]
 
@@ -298,13 +305,19 @@ def workload_view(model_admin, request: HttpRequest) -> HttpResponse:
 
 class AssignForm(forms.Form):
     reviewer = forms.ModelChoiceField(queryset=get_user_model().objects.none())
-    role = forms.ChoiceField(choices=Assignment.Role.choices)
+    role = forms.ChoiceField(
+        choices=Assignment.Role.choices,
+        error_messages={
+            "invalid_choice": f"%(value)r is not a reviewer role; choose one of: {', '.join(Assignment.Role.values)}"
+        },
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from verify.admin import reviewers
+        from verify.admin import ReviewerField
 
-        self.fields["reviewer"].queryset = reviewers().order_by("username")
+        # Names a non-reviewer and the role they lack, rather than "Select a valid choice".
+        self.fields["reviewer"] = ReviewerField()
 
 
 def assign_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse:

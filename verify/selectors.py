@@ -10,6 +10,7 @@ from verify.models import (
     CaseMedia,
     ChecklistItem,
     Extraction,
+    Flag,
     MediaRating,
     Sighting,
     Verdict,
@@ -69,6 +70,8 @@ def report_cases(queryset: QuerySet[Case] | None = None) -> QuerySet[Case]:
         Prefetch("verdicts", queryset=verdicts.order_by("-number")),
         Prefetch("assignments", queryset=Assignment.objects.select_related("user")),
         Prefetch("events", queryset=CaseEvent.objects.select_related("actor", "media_item").order_by("at", "pk")),
+        # All of the case's flags in one query; the report sorts them out per file.
+        Prefetch("flags", queryset=Flag.objects.order_by("kind", "pk")),
     )
 
 

@@ -21,6 +21,7 @@ from verify.models import (
     ChecklistItem,
     ChecklistQuestion,
     Extraction,
+    Flag,
     MediaRating,
     Sighting,
     Tag,
@@ -221,10 +222,18 @@ def _notify_assignee(assignment: Assignment) -> None:
     )
 
 
+def _assignment_role(role: str) -> Assignment.Role:
+    try:
+        return Assignment.Role(role)
+    except ValueError:
+        known = ", ".join(Assignment.Role.values)
+        raise WorkflowError(f"{role!r} is not a reviewer role; the roles are: {known}") from None
+
+
 @transaction.atomic
 def assign_reviewer(*, case: Case, user, by, role: str = Assignment.Role.LEAD) -> Assignment:
     """Make `user` the case's lead or second reviewer, replacing whoever held that role."""
-    role = Assignment.Role(role)
+    role = _assignment_role(role)
     if REVIEWER not in workflow.roles_of(user):
         raise WorkflowError(f"{user.get_username()} is not a reviewer; only reviewers can be assigned to cases")
     by_roles = workflow.roles_of(by)
@@ -269,7 +278,7 @@ def _unassign(*, case: Case, assignment: Assignment, by, note: str = "") -> None
 
 @transaction.atomic
 def unassign_reviewer(*, case: Case, role: str, by, note: str = "") -> None:
-    role = Assignment.Role(role)
+    role = _assignment_role(role)
     assignment = case.assignments.select_related("user").filter(role=role).first()
     if assignment is None:
         raise WorkflowError(f"Case #{case.pk} has no {role.label.lower()} to unassign")
@@ -316,12 +325,28 @@ def update_sighting(*, sighting: Sighting, by, changes: dict) -> Sighting:
     return current
 
 
+# Stages in which the checklist may no longer change: a verdict rests on it, or the case is closed.
+CHECKLIST_FROZEN_WHY = {
+    Stage.AWAITING_APPROVAL: "the proposed verdict rests on these answers; an editor must send it back first",
+    Stage.PUBLISHED: "the published verdict and its report rest on these answers",
+    Stage.DUPLICATE: "the case is closed as a duplicate; answer on the surviving case",
+    Stage.DISMISSED: "the case is dismissed; reopen it to triage first",
+}
+CHECKLIST_FROZEN_STAGES = tuple(CHECKLIST_FROZEN_WHY)
+
+
 @transaction.atomic
 def answer_checklist_item(
     *, item: ChecklistItem, by, status: str, notes: str | None = None, evidence_links: list[str] | None = None
 ) -> ChecklistItem:
-    """Record a reviewer's answer to one checklist question."""
-    case = item.case
+    """Record a reviewer's answer to one checklist question, while the case is still being worked on."""
+    # Locked and read afresh, so that an answer cannot slip in while the verdict is proposed or approved.
+    case = Case.objects.select_for_update().get(pk=item.case_id)
+    if case.stage in CHECKLIST_FROZEN_STAGES:
+        raise workflow.ConditionNotMet(
+            f"Case #{case.pk} is {Stage(case.stage).label}, so its checklist can no longer change: "
+            + CHECKLIST_FROZEN_WHY[case.stage]
+        )
     if not case.assignments.filter(user=by).exists():
         check_role(by, {EDITOR}, "answer the checklist of a case not assigned to them")
     status = ChecklistItem.Status(status)
@@ -354,7 +379,7 @@ def propose_verdict(
     """A case's assigned reviewer proposes a verdict; the case goes to awaiting approval.
 
     `media_ratings` holds one {"media_item", "category", "original_context", "original_link"}
-    per file judged; `evidence` the sightings, extractions and links the verdict rests on.
+    per file judged; `evidence` the sightings, extractions, flags and links the verdict rests on.
     """
     check_role(by, {REVIEWER}, "propose verdicts")
     if not case.assignments.filter(user=by).exists():
@@ -392,14 +417,37 @@ def propose_verdict(
     return verdict
 
 
-EVIDENCE_KINDS = ("sighting", "extraction", "link")
+EVIDENCE_KINDS = ("sighting", "extraction", "flag", "link")
+
+
+def flag_label(flag: Flag) -> str:
+    """A flag as evidence lists it: severity, message and, for a file's flag, the file's name."""
+    on_file = f" ({flag.media_item.original_name})" if flag.media_item else ""
+    return f"{flag.get_severity_display()}: {flag.message}{on_file}"
+
+
+def _missing_flag(case: Case, flag_id) -> WorkflowError:
+    owner = Flag.objects.filter(pk=flag_id).values_list("case_id", flat=True).first()
+    if owner is not None:
+        return WorkflowError(
+            f"Flag #{flag_id} belongs to case #{owner}, not case #{case.pk}; "
+            "a verdict rests only on its own case's flags"
+        )
+    return WorkflowError(
+        f"Flag #{flag_id} is not a flag of case #{case.pk} (flags are recomputed when readings or sightings change); "
+        "reload the form and choose again"
+    )
 
 
 def _checked_evidence(case: Case, evidence: list[dict]) -> list[dict]:
-    """Evidence entries that point at this case's own sightings and extractions, or at a web link."""
+    """Evidence entries that point at this case's own sightings, extractions and flags, or at a web link.
+
+    Each keeps a label, since flags are recomputed (and their ids replaced) when a file's readings change.
+    """
     checked = []
     sightings = {s.pk: s for s in case.sightings.all()}
     extractions = {e.pk: e for e in Extraction.objects.filter(media_item__cases=case).select_related("media_item")}
+    case_flags = {f.pk: f for f in case.flags.select_related("media_item")}
     for entry in evidence:
         kind = entry.get("kind")
         if kind == "sighting" and entry.get("id") in sightings:
@@ -408,10 +456,14 @@ def _checked_evidence(case: Case, evidence: list[dict]) -> list[dict]:
             extraction = extractions[entry["id"]]
             label = f"{extraction.extractor} reading of {extraction.media_item.original_name}"
             checked.append({"kind": kind, "id": entry["id"], "label": label})
+        elif kind == "flag":
+            if entry.get("id") not in case_flags:
+                raise _missing_flag(case, entry.get("id"))
+            checked.append({"kind": kind, "id": entry["id"], "label": flag_label(case_flags[entry["id"]])})
         elif kind == "link" and str(entry.get("url", "")).startswith(("http://", "https://")):
             checked.append({"kind": kind, "url": entry["url"], "label": entry.get("label") or entry["url"]})
         else:
-            raise WorkflowError(f"Evidence {entry!r} is not a sighting, reading or web link of case #{case.pk}")
+            raise WorkflowError(f"Evidence {entry!r} is not a sighting, reading, flag or web link of case #{case.pk}")
     return checked
 
 
