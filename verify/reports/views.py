@@ -14,7 +14,6 @@ from verify.reports import ReportError, load_report_case
 from verify.reports.claimreview import claim_review, dumps
 from verify.reports.csv import csv_response
 from verify.reports.json import json_response
-from verify.reports.pdf import render_pdf
 
 SET_FORMATS = ("csv", "json")
 
@@ -40,6 +39,10 @@ def _loaded(case: Case) -> Case:
 
 def pdf_response(case: Case) -> HttpResponse:
     """The verdict report of `case` as a PDF download; raises NoVerdict when it has none."""
+    # WeasyPrint (about 40 MB with Pango) is loaded by the first PDF, not by every process that imports
+    # the admin: workers and intake never draw a PDF.
+    from verify.reports.pdf import render_pdf
+
     case = _loaded(case)
     response = HttpResponse(render_pdf(case), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="case-{case.pk}-verdict.pdf"'
