@@ -681,3 +681,17 @@ def test_it_flags_the_flir_photo_far_from_los_angeles_and_points_at_the_flipped_
     assert flag.data["distance_km"] > 10_000
     assert flag.data["mirrored"] == "longitude"
     assert "capture-after-claim" not in kinds_of(case)  # 12:27 -07:00 is 19:27 UTC, before the claimed 20:00
+
+
+def test_it_recomputes_only_the_changed_files_flags_after_a_reading(desk):
+    from tests.factories import add_media
+
+    case = make_case(by=desk, stage="triage")
+    changed, other = (add_media(case, name=n, kind=MediaItem.Kind.PHOTO) for n in ("a.jpg", "b.jpg"))
+    kept = Flag.objects.create(case=case, media_item=other, kind=flags.EDITING_SOFTWARE, severity="low", message="kept")
+
+    flags.recompute_flags_for_item(changed)
+
+    assert Flag.objects.filter(pk=kept.pk).exists()
+    flags.recompute_flags(case)
+    assert not Flag.objects.filter(pk=kept.pk).exists()
