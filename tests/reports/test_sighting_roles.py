@@ -45,3 +45,18 @@ def test_it_flags_an_appearance_dated_before_the_claimed_time(published, staff):
     services.update_sighting(sighting=response, by=staff["desk"], changes={"role": Sighting.Role.APPEARANCE})
     flag = Flag.objects.get(case=published, kind=flags.FIRST_SEEN_BEFORE_CLAIM, media_item=None)
     assert RESPONSE_ACCOUNT in flag.message
+
+
+def test_it_exports_each_sightings_role_and_dates_first_seen_by_appearances_only(published, staff):
+    from verify.reports import load_report_case
+    from verify.reports.data import case_report
+
+    before = case_report(load_report_case(published.pk))["first_seen"]
+    add_early_response(published, staff)
+
+    report = case_report(load_report_case(published.pk))
+
+    assert report["first_seen"] == before
+    roles = {s["account"]: s["role"] for s in report["sightings"]}
+    assert roles[RESPONSE_ACCOUNT] == "response"
+    assert set(roles.values()) == {"appearance", "response"}

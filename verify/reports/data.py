@@ -8,10 +8,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import reverse
 
-from verify.models import Case, Extraction, Flag, Verdict
+from verify.models import Case, Extraction, Flag, Sighting, Verdict
 from verify.workflow import Stage
 
-REPORT_SCHEMA_VERSION = "1.1"
+REPORT_SCHEMA_VERSION = "1.2"
 # Most serious first, in reports.
 SEVERITY_RANK = {Flag.Severity.HIGH: 0, Flag.Severity.MEDIUM: 1, Flag.Severity.LOW: 2, Flag.Severity.INFO: 3}
 
@@ -113,7 +113,8 @@ def case_report(case: Case) -> dict:
     verdict = current_verdict(case)
     ratings = {r.media_item_id: r for r in verdict.media_ratings.all()} if verdict else {}
     sightings = list(case.sightings.all())
-    dated = [s for s in sightings if s.posted_at]
+    # Only appearances date the file or claim; a response (an official's statement) does not.
+    dated = [s for s in sightings if s.posted_at and s.role == Sighting.Role.APPEARANCE]
     flags_by_file: dict[int | None, list[Flag]] = {}
     for flag in case.flags.all():
         flags_by_file.setdefault(flag.media_item_id, []).append(flag)
@@ -149,6 +150,7 @@ def case_report(case: Case) -> dict:
         "media": [_media(link, ratings, flags_by_file.get(link.media_item_id, [])) for link in case.case_media.all()],
         "sightings": [
             {
+                "role": s.role,
                 "platform": s.get_platform_display(),
                 "url": s.url or None,
                 "account": s.account or None,
