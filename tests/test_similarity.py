@@ -417,3 +417,15 @@ def test_it_counts_the_blank_keyframes_left_out_of_matching():
         "1 of 2 keyframes are almost a single colour and are not used to find near-duplicates."
     )
     assert similarity.matching_note({"keyframes": [{"hash": "ab" * 8, "quality": "ok"}]}) is None
+
+
+def test_it_refuses_to_search_by_a_video_with_no_picture_at_all(tmp_path):
+    path = tmp_path / "voice.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=2", str(path)],
+        check=True,
+        timeout=60,
+    )
+    (tmp_path / "work").mkdir()
+    with pytest.raises(similarity.UnsearchableFile, match="has sound but no picture, so there are no keyframes"):
+        similarity.search_file(path, tmp_path / "work")
