@@ -429,3 +429,16 @@ def test_it_refuses_to_search_by_a_video_with_no_picture_at_all(tmp_path):
     (tmp_path / "work").mkdir()
     with pytest.raises(similarity.UnsearchableFile, match="has sound but no picture, so there are no keyframes"):
         similarity.search_file(path, tmp_path / "work")
+
+
+def test_it_links_a_seen_before_flag_to_the_earlier_file_and_its_case(desk, collect, desk_client):
+    picture = make_scene(22, size=(900, 600))
+    first_case = make_case(by=desk, stage="triage")
+    original = collect(first_case, jpeg_of(picture), "first.jpg")
+    second_case = make_case(by=desk, stage="triage")
+    collect(second_case, jpeg_of(picture, quality=55), "again.jpg")
+
+    page = desk_client.get(reverse("admin:verify_case_media_panel", args=[second_case.pk])).content.decode()
+
+    assert reverse("admin:verify_mediaitem_change", args=[original.pk]) in page
+    assert reverse("admin:verify_case_change", args=[first_case.pk]) in page
