@@ -277,3 +277,26 @@ def test_it_runs_report_overdue_cases_on_the_compose_worker_command(worker: Proc
 
     assert isinstance(value, list), f"{TASK_NAME} returned {value!r}"
     assert result.id in worker.stderr(), f"the task was not run by this worker\n{worker.output()}"
+
+
+def test_it_starts_the_compose_beat_command_with_the_desks_schedule(
+    compose_services: dict, host_env: dict[str, str], run_dir: Path, web: WebServer
+) -> None:
+    import shelve
+
+    from django.conf import settings
+
+    command = compose_command(compose_services["beat"])
+    schedule = run_dir / "celerybeat-schedule"
+    command = [f"--schedule={schedule}" if arg.startswith("--schedule=") else arg for arg in command]
+    beat = Process.start("beat", command, service_env(compose_services["beat"], host_env), run_dir)
+    try:
+        wait_for(lambda: "beat: Starting..." in beat.stderr(), process=beat, what="beat starting")
+        wait_for(lambda: any(run_dir.glob("celerybeat-schedule*")), process=beat, what="beat's schedule file")
+    finally:
+        beat.stop()
+
+    assert "Traceback" not in beat.stderr(), beat.output()
+    with shelve.open(str(schedule), flag="r") as stored:  # noqa: S301 - the file beat just wrote here
+        entries = set(stored["entries"])
+    assert entries >= set(settings.CELERY_BEAT_SCHEDULE), beat.output()
