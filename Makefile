@@ -28,14 +28,15 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 install: $(VENV)/.installed system-deps
 
 # The desk with embedded defaults: SQLite, files under var/, and a real Celery
-# worker on kombu's filesystem broker (no Redis server needed).
+# worker on kombu's filesystem broker (no Redis server needed), with beat inside it
+# for the periodic sweeps (stalled readings, overdue cases).
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_seeds
 	$(PY) manage.py create_demo_users
 	@echo "Desk at http://$(HOST):$(PORT)/admin/  (Ctrl-C stops the web server and the worker)"
 	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(VENV)/bin/celery -A workers worker --loglevel=info --concurrency=2 & worker=$$!; \
+	$(VENV)/bin/celery -A workers worker --beat --schedule=var/celerybeat-schedule --loglevel=info --concurrency=2 & worker=$$!; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install
