@@ -62,3 +62,16 @@ def test_it_keeps_pillow_refusing_truncated_images_once_django_is_loaded():
     import verify.admin  # noqa: F401 - loads every module the desk and its workers load
 
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+def test_it_keeps_every_folder_of_the_embedded_broker_under_the_data_folder(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", "from django.conf import settings as s; "
+         "print(*sorted(s.CELERY_BROKER_TRANSPORT_OPTIONS[k] for k in "
+         "('data_folder_in', 'data_folder_out', 'processed_folder', 'control_folder')), sep='\\n')"],
+        cwd=ROOT, env=env | {"VERIFY_DATA_DIR": str(tmp_path)}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    folders = [Path(line) for line in result.stdout.split() if line.startswith("/")]
+    assert len(folders) == 4, result.stdout + result.stderr
+    assert all(folder.is_relative_to(tmp_path) for folder in folders), folders

@@ -159,6 +159,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(LOCAL_DATA_DIR / "celery-processed"),
         "store_processed": False,
+        # kombu's default is ./control, wherever the process was started.
+        "control_folder": str(LOCAL_DATA_DIR / "celery-control"),
     }
     _queue_dir.mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER")
