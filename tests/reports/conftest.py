@@ -239,3 +239,20 @@ def bulk_published_cases(count: int, *, author, approver) -> list[int]:
         )
     )
     return [c.pk for c in cases]
+
+
+@pytest.fixture
+def resting_on_a_flag(staff, media_root) -> tuple[Case, Flag]:
+    """A case whose proposed verdict rests on one of its flags (the photo's broken Content Credentials)."""
+    case = open_reviewed_case(staff, claim="Photo shows a convoy in Kursk.", title="Convoy")
+    flag = case.flags.get(kind="c2pa")
+    services.propose_verdict(
+        case=case,
+        by=staff["reviewer"],
+        rating="manipulated",
+        confidence="medium",
+        summary="Edited copy.",
+        rationale="Credentials are broken.",
+        evidence=[{"kind": "flag", "id": flag.pk}],
+    )
+    return case, flag

@@ -6,8 +6,6 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from tests.reports.conftest import open_reviewed_case
-from verify import services
 from verify.models import Case, Flag
 from verify.reports.data import REPORT_SCHEMA_VERSION
 from verify.reports.json import SCHEMA_NAME, stream_json
@@ -44,18 +42,8 @@ def test_it_exports_flags_per_file_and_for_the_claim(published):
     assert video["flags"] == []
 
 
-def test_it_exports_a_flag_the_verdict_rests_on_with_its_label(staff, media_root):
-    case = open_reviewed_case(staff, claim="Photo shows a convoy in Kursk.", title="Convoy")
-    flag = case.flags.get(kind="c2pa")
-    services.propose_verdict(
-        case=case,
-        by=staff["reviewer"],
-        rating="manipulated",
-        confidence="medium",
-        summary="Edited copy.",
-        rationale="Credentials are broken.",
-        evidence=[{"kind": "flag", "id": flag.pk}],
-    )
+def test_it_exports_a_flag_the_verdict_rests_on_with_its_label(resting_on_a_flag):
+    case, flag = resting_on_a_flag
     (exported,) = export(Case.objects.filter(pk=case.pk))["cases"]
     (entry,) = exported["verdict"]["evidence"]
     assert (entry["kind"], entry["id"]) == ("flag", flag.pk)

@@ -6,8 +6,6 @@ import pytest
 from django.conf import settings
 
 from tests.factories import make_case
-from tests.reports.conftest import open_reviewed_case
-from verify import services
 from verify.models import Flag, MediaItem
 from verify.reports import NoVerdict, load_report_case
 from verify.reports.pdf import LocalFilesOnly, render_html, render_pdf, report_fetcher
@@ -61,18 +59,8 @@ def test_it_shows_each_files_flags_and_the_claims_flags(published, tmp_path):
     assert "Flags none" in flat[flat.index(video) :]
 
 
-def test_it_lists_a_flag_among_the_evidence_the_verdict_rests_on(staff, media_root, tmp_path):
-    case = open_reviewed_case(staff, claim="Photo shows a convoy in Kursk.", title="Convoy")
-    flag = case.flags.get(kind="c2pa")
-    services.propose_verdict(
-        case=case,
-        by=staff["reviewer"],
-        rating="manipulated",
-        confidence="medium",
-        summary="Edited copy.",
-        rationale="Credentials are broken.",
-        evidence=[{"kind": "flag", "id": flag.pk}],
-    )
+def test_it_lists_a_flag_among_the_evidence_the_verdict_rests_on(resting_on_a_flag, tmp_path):
+    case, flag = resting_on_a_flag
     flat = " ".join(pdf_text(render_pdf(load_report_case(case.pk)), tmp_path).split())
     assert "EVIDENCE THE VERDICT RESTS ON • FLAG High: The file's Content Credentials (C2PA) are invalid" in flat
     assert "(IMG_PRIVATE_0001.jpg)" in flat
