@@ -175,19 +175,18 @@ def test_it_proposes_a_verdict_with_file_ratings_and_evidence(client, desk, revi
 def test_it_refuses_evidence_from_another_case(desk, reviewer):
     case = in_review(desk, reviewer)
     other = services.add_sighting(case=make_case(by=desk), by=desk, platform="x", account="@else")
+    with pytest.raises(WorkflowError, match="is not a sighting, reading, flag or web link of case"):
+        propose_resting_on(case, reviewer, {"kind": "sighting", "id": other.pk})
+    assert not case.verdicts.exists()
+
+
+def propose_resting_on(case, reviewer, evidence: dict):
+    """Answer every checklist question, then propose a verdict resting on `evidence` alone."""
     for item in case.checklist.all():
         services.answer_checklist_item(item=item, by=reviewer, status=ChecklistItem.Status.UNKNOWN)
-    with pytest.raises(WorkflowError, match="is not a sighting, reading, flag or web link of case"):
-        services.propose_verdict(
-            case=case,
-            by=reviewer,
-            rating="false",
-            confidence="low",
-            summary="s",
-            rationale="r",
-            evidence=[{"kind": "sighting", "id": other.pk}],
-        )
-    assert not case.verdicts.exists()
+    return services.propose_verdict(
+        case=case, by=reviewer, rating="false", confidence="low", summary="s", rationale="r", evidence=[evidence]
+    )
 
 
 def proposed(client, desk, reviewer):
@@ -287,19 +286,9 @@ def test_it_refuses_a_flag_of_another_case_as_evidence(desk, reviewer):
     case = in_review(desk, reviewer)
     other = make_case(by=desk)
     foreign = flag_of(other)
-    for item in case.checklist.all():
-        services.answer_checklist_item(item=item, by=reviewer, status=ChecklistItem.Status.UNKNOWN)
     expected = f"Flag #{foreign.pk} belongs to case #{other.pk}, not case #{case.pk}; a verdict rests only on its own"
     with pytest.raises(WorkflowError, match=expected):
-        services.propose_verdict(
-            case=case,
-            by=reviewer,
-            rating="false",
-            confidence="low",
-            summary="s",
-            rationale="r",
-            evidence=[{"kind": "flag", "id": foreign.pk}],
-        )
+        propose_resting_on(case, reviewer, {"kind": "flag", "id": foreign.pk})
     assert not case.verdicts.exists()
     assert Case.objects.get(pk=case.pk).stage == Stage.IN_REVIEW
 
