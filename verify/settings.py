@@ -66,6 +66,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication, because it asks who is sending; its request phase runs before
+    # CsrfViewMiddleware.process_view, the first thing that reads (and spools) a posted body.
+    "verify.upload_limits.RequestBodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -219,3 +222,10 @@ CELERY_BEAT_SCHEDULE["requeue-stalled-extractions"] = {
 SIMILARITY_MAX_DISTANCE = envint("SIMILARITY_MAX_DISTANCE", 8)
 SIMILARITY_STRICT_DISTANCE = envint("SIMILARITY_STRICT_DISTANCE", 4)
 SIMILARITY_MIN_FRAMES = envint("SIMILARITY_MIN_FRAMES", 2)
+
+# Request bodies (verify/upload_limits.py). The largest body one request may send, all its files
+# together: one file at MAX_UPLOAD_BYTES plus room for the form around it; a larger declared body
+# is refused from its headers, before it is read or spooled. Uploads spool to FILE_UPLOAD_TEMP_DIR
+# (the system's temporary folder when unset) while they arrive.
+MAX_REQUEST_BYTES = envint("MAX_REQUEST_BYTES", MAX_UPLOAD_BYTES + 4 * 1024**2)
+FILE_UPLOAD_TEMP_DIR = os.getenv("FILE_UPLOAD_TEMP_DIR") or None
