@@ -17,15 +17,21 @@ from PIL import Image, ImageOps
 
 from workers.extractors import imaging
 from workers.extractors.base import ExtractionFailed, Unsupported
-from workers.extractors.imaging import DECODE_ERRORS, MAX_IMAGE_PIXELS, decode, open_image, to_rgb
+from workers.extractors.imaging import DECODE_ERRORS, UPRIGHT, decode, open_image, orientation, rgb_within, to_rgb
 
 NAME = "perceptual"
-VERSION = "1"
+# 2: pictures over 50 megapixels are refused as before, JPEGs among them now read at reduced scale; one of
+# 25 to 50 megapixels in another format is hashed from a copy reduced to 4 megapixels. Others read as in 1.
+VERSION = "2"
 KINDS = frozenset({"photo", "video"})
 
 ALGORITHM = "phash-64"
 
 THUMBNAIL_SIZE = 640
+# Above FULL_SIZE_PIXELS, a picture that cannot be decoded at reduced scale (any but a JPEG) is hashed
+# from a copy of at most WORKING_PIXELS, made a strip at a time: pHash reads only a 32x32 copy of it.
+FULL_SIZE_PIXELS = 25_000_000
+WORKING_PIXELS = 4_000_000
 THUMBNAIL_QUALITY = 80
 KEYFRAME_WIDTH = 480
 MAX_KEYFRAMES = 12
@@ -56,17 +62,11 @@ def hamming_distance(a: str, b: str) -> int:
 
 
 def _open_photo(path: Path) -> Image.Image | None:
-    """The image, header read and size checked; None when Pillow does not recognise the file."""
+    """The image, header read; None when Pillow does not recognise the file. decode() checks its size."""
     image = open_image(path)
     if image is None:
         return None
     width, height = image.size
-    if width * height > MAX_IMAGE_PIXELS:
-        image.close()
-        raise ExtractionFailed(
-            f"The image declares {width:,} x {height:,} pixels, more than the "
-            f"{MAX_IMAGE_PIXELS // 1_000_000}-megapixel limit, so it was not decoded."
-        )
     if width == 0 or height == 0:
         image.close()
         raise ExtractionFailed(f"The image declares {width} x {height} pixels, so it has nothing to hash.")
@@ -78,10 +78,14 @@ def _extract_photo(image: Image.Image, path: Path, artifacts_dir: Path) -> dict:
     # A JPEG decodes at 1/2, 1/4 or 1/8 scale for free; the hash needs only 32x32.
     image.draft("RGB", (THUMBNAIL_SIZE, THUMBNAIL_SIZE))
     decode(image, path)
-    upright = _upright(image)
-    if upright.size != image.size:
+    if image.width * image.height > FULL_SIZE_PIXELS:
+        rgb, turned = _upright_working_copy(image)
+    else:
+        upright = _upright(image)
+        turned = upright.size != image.size
+        rgb = to_rgb(upright)
+    if turned:
         width, height = height, width
-    rgb = to_rgb(upright)
     hashed = _hash(rgb)
     rgb.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
     rgb.save(artifacts_dir / "thumb.jpg", "JPEG", quality=THUMBNAIL_QUALITY)
@@ -102,6 +106,25 @@ def _upright(image: Image.Image) -> Image.Image:
         return ImageOps.exif_transpose(image)
     except DECODE_ERRORS:
         return image
+
+
+def _upright_working_copy(image: Image.Image) -> tuple[Image.Image, bool]:
+    """A reduced RGB copy of a decoded picture, turned upright; whether it was turned a quarter. The full-size
+    pixels are let go as soon as the copy is made."""
+    turn = UPRIGHT.get(orientation(image))
+    rgb = rgb_within(image, WORKING_PIXELS)
+    image.close()
+    if turn is None:
+        return rgb, False
+    return rgb.transpose(turn), turn in QUARTER_TURNS
+
+
+QUARTER_TURNS = (
+    Image.Transpose.TRANSPOSE,
+    Image.Transpose.ROTATE_270,
+    Image.Transpose.TRANSVERSE,
+    Image.Transpose.ROTATE_90,
+)
 
 
 def _hash(rgb: Image.Image) -> dict:
