@@ -15,8 +15,10 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from workers.extractors import extractors_for
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-PHOTO_EXTRACTORS = ("exif", "image", "perceptual", "forensics")
+PHOTO_EXTRACTORS = tuple(module.NAME for module in extractors_for("photo"))
 SECONDS_PER_READING = 300
 
 # What a fresh process does with the file, then reports its peak RSS (VmHWM) and the outcome.

@@ -30,8 +30,9 @@ from workers.extractors.imaging import (
 from workers.extractors.jpeg_tables import IJG_CHROMINANCE, IJG_LUMINANCE, nearest_quality
 
 NAME = "forensics"
-# 2: a picture over 25 megapixels is scaled down for ELA by a whole factor (box), not by Lanczos to exactly
-# 25 megapixels; over 50 megapixels only a JPEG is read (at reduced scale), and its DCT coefficients are not.
+# 2: a picture over 25 megapixels is analysed on a copy of at most 12 megapixels made by a whole-factor (box)
+# reduction, not by Lanczos to exactly 25 megapixels; over 50 megapixels only a JPEG is read (at reduced
+# scale), and its DCT coefficients are not. Pictures up to 25 megapixels read exactly as in 1.
 VERSION = "2"
 KINDS = frozenset({"photo"})
 
@@ -42,7 +43,10 @@ ELA_QUALITY = 90
 # camera) are scaled down below it first, which blurs their compression traces; JPEGs are decoded at
 # 1/2, 1/4 or 1/8 scale where that suffices.
 ELA_MAX_PIXELS = 25_000_000
-ELA_STRIP_ROWS = 256
+# A larger photo is analysed on a copy of at most this size, made by a whole-factor reduction after a
+# reduced-scale decode where the format allows it, so the full-size pixels and the copy stay small.
+ELA_SCALED_PIXELS = 12_000_000
+ELA_STRIP_ROWS = 64
 ELA_IMAGE_SIZE = 1024
 ELA_MAX_SCALE = 32
 
@@ -113,14 +117,17 @@ def _error_level_analysis(image: Image.Image, path: Path, artifacts_dir: Path) -
     """Write ela.png: the difference between the photo and its re-save, brightened and turned upright."""
     notes = [ELA_NOTE]
     width, height = image.size
-    turn = UPRIGHT.get(orientation(image))
+    target = ELA_MAX_PIXELS
     if width * height > ELA_MAX_PIXELS:
         # A JPEG can decode at 1/2, 1/4 or 1/8 scale directly, which bounds the memory used.
-        factor = math.sqrt(ELA_MAX_PIXELS / (width * height))
+        target = ELA_SCALED_PIXELS
+        factor = math.sqrt(target / (width * height))
         image.draft("RGB", (math.ceil(width * factor), math.ceil(height * factor)))
     decode(image, path)
+    # After decode(), which refuses a picture too large: reading a PNG's EXIF decodes it.
+    turn = UPRIGHT.get(orientation(image))
     try:
-        rgb = rgb_within(image, ELA_MAX_PIXELS)
+        rgb = rgb_within(image, target)
     except ValueError as exc:
         raise ExtractionFailed(f"The image's colour mode {image.mode} could not be converted to RGB.") from exc
     if rgb.size != (width, height):
@@ -130,14 +137,16 @@ def _error_level_analysis(image: Image.Image, path: Path, artifacts_dir: Path) -
         )
     buffer = io.BytesIO()
     rgb.save(buffer, "JPEG", quality=ELA_QUALITY)
-    original = _as_array(rgb)
+    original, info = _as_array(rgb), dict(rgb.info)
     # Only the array is kept: the decoded picture (and its RGB copy, if one was made) go now.
     del rgb
     image.close()
-    with Image.open(buffer) as resaved:
-        resaved.load()
-        difference = _difference(original, resaved)
+    resaved = Image.open(buffer)
+    _subtract(original, resaved)
+    resaved.close()  # frees its pixels (leaving a with block would not)
+    difference = Image.fromarray(original)
     del original, buffer
+    difference.info = info  # as ImageChops.difference keeps the photo's (its ICC profile goes into ela.png)
     max_difference = max(high for _, high in difference.getextrema())
     mean_difference = sum(ImageStat.Stat(difference).mean) / 3
     # The brightest 0.5% of values saturate (scaling by the maximum lets one outlier darken the rest),
@@ -171,13 +180,12 @@ def _as_array(rgb: Image.Image) -> np.ndarray:
     return pixels
 
 
-def _difference(original: np.ndarray, resaved: Image.Image) -> Image.Image:
-    """|original - resaved| per channel, as ImageChops.difference gives it, computed into `original`."""
+def _subtract(original: np.ndarray, resaved: Image.Image) -> None:
+    """Turn `original` into |original - resaved| per channel (what ImageChops.difference gives), a strip at a time."""
     for top in range(0, resaved.height, ELA_STRIP_ROWS):
         bottom = min(top + ELA_STRIP_ROWS, resaved.height)
         strip = np.asarray(resaved.crop((0, top, resaved.width, bottom)), dtype=np.int16)
         original[top:bottom] = np.abs(original[top:bottom] - strip)
-    return Image.fromarray(original)
 
 
 # JPEG recompression

@@ -132,6 +132,7 @@ def rgb_within(image: Image.Image, max_pixels: int) -> Image.Image:
     factor = math.ceil(math.sqrt(width * height / max_pixels))
     value_range = image.getextrema() if image.mode in ("I", "F") else None
     reduced = Image.new("RGB", (math.ceil(width / factor), math.ceil(height / factor)))
+    reduced.info = dict(image.info)  # as to_rgb's conversions keep it
     rows = factor * max(1, STRIP_PIXELS // (width * factor))
     for top in range(0, height, rows):
         strip = image.crop((0, top, width, min(top + rows, height)))
