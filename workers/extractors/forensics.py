@@ -21,6 +21,7 @@ from workers.extractors.imaging import (
     MAX_DECODE_PIXELS,
     UPRIGHT,
     decode,
+    heif_rgb_within,
     open_image,
     orientation,
     rgb_within,
@@ -123,11 +124,14 @@ def _error_level_analysis(image: Image.Image, path: Path, artifacts_dir: Path) -
         target = ELA_SCALED_PIXELS
         factor = math.sqrt(target / (width * height))
         image.draft("RGB", (math.ceil(width * factor), math.ceil(height * factor)))
-    decode(image, path)
-    # After decode(), which refuses a picture too large: reading a PNG's EXIF decodes it.
-    turn = UPRIGHT.get(orientation(image))
     try:
-        rgb = rgb_within(image, target)
+        if image.format == "HEIF" and width * height > ELA_MAX_PIXELS:
+            rgb, turn = heif_rgb_within(image, path, target), None  # libheif has turned it already
+        else:
+            decode(image, path)
+            # After decode(), which refuses a picture too large: reading a PNG's EXIF decodes it.
+            turn = UPRIGHT.get(orientation(image))
+            rgb = rgb_within(image, target)
     except ValueError as exc:
         raise ExtractionFailed(f"The image's colour mode {image.mode} could not be converted to RGB.") from exc
     if rgb.size != (width, height):

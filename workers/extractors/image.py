@@ -15,7 +15,7 @@ import pillow_heif
 from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
 
 from workers.extractors.base import ExtractionFailed, Unsupported
-from workers.extractors.imaging import has_detail, open_header, too_large_to_decode
+from workers.extractors.imaging import FULL_SIZE_PIXELS, has_detail, heif_rgb_within, open_header, too_large_to_decode
 from workers.extractors.jpeg_tables import IJG_CHROMINANCE, IJG_LUMINANCE, nearest_quality
 
 NAME = "image"
@@ -85,6 +85,9 @@ def extract(path: Path, artifacts_dir: Path) -> dict:
         if too_large := too_large_to_decode(*image.size):
             # The header and the EXIF thumbnail above are read; the data is not, so damage inside it would not show.
             result["not_decoded"] = too_large
+        elif image.format == "HEIF" and image.width * image.height > FULL_SIZE_PIXELS:
+            # libheif's own decode proves the data whole without Pillow's full-size copy of it.
+            heif_rgb_within(image, path, FULL_SIZE_PIXELS)
         else:
             image.load()
     return result

@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pillow_heif
 from PIL import Image, ImageStat, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
@@ -24,7 +25,9 @@ MAX_DECODE_PIXELS = 50_000_000
 # Pillow's own check, for any picture opened without ours: it warns above this and refuses
 # above twice it, when the file is opened.
 Image.MAX_IMAGE_PIXELS = MAX_DECODE_PIXELS
-# Pictures above this many pixels are converted and scaled a strip at a time (rgb_within).
+# Above this many pixels a picture is no longer read at full size by the extractors that look at its
+# pixels; they work on a copy reduced a strip at a time (rgb_within, heif_rgb_within).
+FULL_SIZE_PIXELS = 25_000_000
 STRIP_PIXELS = 1_000_000
 
 # Exceptions Pillow and its plugins raise for files they recognise but cannot decode.
@@ -137,6 +140,32 @@ def rgb_within(image: Image.Image, max_pixels: int) -> Image.Image:
     for top in range(0, height, rows):
         strip = image.crop((0, top, width, min(top + rows, height)))
         reduced.paste(to_rgb(strip, value_range).reduce(factor), (0, top // factor))
+    return reduced
+
+
+def heif_rgb_within(image: Image.Image, path: Path, max_pixels: int) -> Image.Image:
+    """A HEIF picture (opened, not decoded) as RGB of at most `max_pixels`, reduced a strip at a time straight
+    from libheif's decoded buffer: Pillow's load() would copy that buffer whole (3 bytes a pixel) into an
+    image of its own (4 more), which for a 48-megapixel phone photo is 330 MB at once."""
+    if too_large := too_large_to_decode(*image.size):
+        raise ExtractionFailed(too_large)
+    try:
+        heif = pillow_heif.open_heif(path, convert_hdr_to_8bit=True)
+        picture = heif[image.tell()]
+        width, height = picture.size
+        mode, stride, pixels = picture.mode, picture.stride, memoryview(picture.data)
+    except (*DECODE_ERRORS, RuntimeError) as exc:
+        raise ExtractionFailed(f"The HEIF data could not be decoded ({_reason(exc)}).") from exc
+    factor = max(1, math.ceil(math.sqrt(width * height / max_pixels)))
+    reduced = Image.new("RGB", (math.ceil(width / factor), math.ceil(height / factor)))
+    rows = factor * max(1, STRIP_PIXELS // (width * factor))
+    for top in range(0, height, rows):
+        bottom = min(top + rows, height)
+        strip = Image.frombuffer(
+            mode, (width, bottom - top), pixels[top * stride : bottom * stride], "raw", mode, stride, 1
+        )
+        reduced.paste(to_rgb(strip).reduce(factor), (0, top // factor))
+    reduced.info = dict(image.info)
     return reduced
 
 

@@ -17,7 +17,17 @@ from PIL import Image, ImageOps
 
 from workers.extractors import imaging
 from workers.extractors.base import ExtractionFailed, Unsupported
-from workers.extractors.imaging import DECODE_ERRORS, UPRIGHT, decode, open_image, orientation, rgb_within, to_rgb
+from workers.extractors.imaging import (
+    DECODE_ERRORS,
+    FULL_SIZE_PIXELS,
+    UPRIGHT,
+    decode,
+    heif_rgb_within,
+    open_image,
+    orientation,
+    rgb_within,
+    to_rgb,
+)
 
 NAME = "perceptual"
 # 2: pictures over 50 megapixels are refused as before, JPEGs among them now read at reduced scale; one of
@@ -28,9 +38,8 @@ KINDS = frozenset({"photo", "video"})
 ALGORITHM = "phash-64"
 
 THUMBNAIL_SIZE = 640
-# Above FULL_SIZE_PIXELS, a picture that cannot be decoded at reduced scale (any but a JPEG) is hashed
-# from a copy of at most WORKING_PIXELS, made a strip at a time: pHash reads only a 32x32 copy of it.
-FULL_SIZE_PIXELS = 25_000_000
+# Above imaging.FULL_SIZE_PIXELS, a picture that cannot be decoded at reduced scale (any but a JPEG) is
+# hashed from a copy of at most WORKING_PIXELS, made a strip at a time: pHash reads only a 32x32 copy of it.
 WORKING_PIXELS = 4_000_000
 THUMBNAIL_QUALITY = 80
 KEYFRAME_WIDTH = 480
@@ -77,13 +86,11 @@ def _extract_photo(image: Image.Image, path: Path, artifacts_dir: Path) -> dict:
     width, height = image.size
     # A JPEG decodes at 1/2, 1/4 or 1/8 scale for free; the hash needs only 32x32.
     image.draft("RGB", (THUMBNAIL_SIZE, THUMBNAIL_SIZE))
-    decode(image, path)
-    if image.width * image.height > FULL_SIZE_PIXELS:
-        rgb, turned = _upright_working_copy(image)
+    if image.format == "HEIF" and width * height > FULL_SIZE_PIXELS:
+        rgb, turned = heif_rgb_within(image, path, WORKING_PIXELS), False  # libheif has turned it already
     else:
-        upright = _upright(image)
-        turned = upright.size != image.size
-        rgb = to_rgb(upright)
+        decode(image, path)
+        rgb, turned = _upright_rgb(image)
     if turned:
         width, height = height, width
     hashed = _hash(rgb)
@@ -108,9 +115,12 @@ def _upright(image: Image.Image) -> Image.Image:
         return image
 
 
-def _upright_working_copy(image: Image.Image) -> tuple[Image.Image, bool]:
-    """A reduced RGB copy of a decoded picture, turned upright; whether it was turned a quarter. The full-size
-    pixels are let go as soon as the copy is made."""
+def _upright_rgb(image: Image.Image) -> tuple[Image.Image, bool]:
+    """The decoded picture as RGB, turned upright, and whether it was turned a quarter; above FULL_SIZE_PIXELS
+    a reduced copy, and the full-size pixels are let go as soon as it is made."""
+    if image.width * image.height <= FULL_SIZE_PIXELS:
+        upright = _upright(image)
+        return to_rgb(upright), upright.size != image.size
     turn = UPRIGHT.get(orientation(image))
     rgb = rgb_within(image, WORKING_PIXELS)
     image.close()
