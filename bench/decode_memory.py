@@ -2,7 +2,8 @@
 the web process, each run in a fresh interpreter, against a baseline measured in the same run.
 
 Files (generated in a temporary folder, never kept): a paletted PNG of 99.9 megapixels with a transparent
-colour (a decompression bomb: a few hundred KB), a 100-megapixel JPEG, a 100-megapixel HEIC, and a 12- and a
+colour (a decompression bomb: a few hundred KB), a 100-megapixel JPEG, a 100-megapixel HEIC; just under the
+decoding limit, a 48-megapixel HEIC (a phone's largest setting) and a 48-megapixel RGBA PNG; and a 12- and a
 24-megapixel JPEG for comparison. Baselines: a process that only imports the extractors, one that also lets
 Pillow decode the 12-megapixel photo in full, and a web process that signs in and opens the search page.
 Target, reported not asserted: every reading under --target MiB (300).
@@ -29,6 +30,7 @@ from tests.decode_memory import (  # noqa: E402
     bomb_png,
     large_heic,
     large_jpeg,
+    large_png,
     measure,
     web_env,
 )
@@ -40,6 +42,8 @@ def make_files(folder: Path) -> list[Path]:
         bomb_png(folder / "bomb-99.9mp.png"),
         large_jpeg(folder / "photo-100mp.jpg"),
         large_heic(folder / "photo-100mp.heic"),
+        large_heic(folder / "photo-48mp.heic", (8000, 6000)),
+        large_png(folder / "rgba-48mp.png", (8000, 6000)),
         large_jpeg(folder / "photo-24mp.jpg", (6000, 4000)),
         large_jpeg(folder / "photo-12mp.jpg", (4000, 3000)),
     ]
@@ -68,7 +72,7 @@ def main() -> None:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         files = sorted(folder.glob("*.png")) + sorted(folder.glob("*.j*g")) + sorted(folder.glob("*.heic"))
-        files = files if len(files) == 5 else make_files(folder)
+        files = files if len(files) == 7 else make_files(folder)
         photo_12mp = next(path for path in files if path.name == "photo-12mp.jpg")
         work = Path(tmp) / "work"
         print(f"\nCode: {args.root}\nWorker-like process (peak RSS, VmHWM; + is above the import baseline):")

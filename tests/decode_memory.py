@@ -160,3 +160,9 @@ def large_heic(path: Path, size: tuple[int, int] = (10000, 10000)) -> Path:
     register_heif_opener()
     large_photo(size).save(path, format="HEIF", quality=40, enc_params={"preset": "ultrafast"})
     return path
+
+
+def large_png(path: Path, size: tuple[int, int]) -> Path:
+    """An RGBA PNG: Pillow holds 4 bytes a pixel of it, and flattening its transparency makes copies."""
+    large_photo(size).convert("RGBA").save(path, "PNG", compress_level=1)
+    return path

@@ -28,7 +28,7 @@ Image.MAX_IMAGE_PIXELS = MAX_DECODE_PIXELS
 # Above this many pixels a picture is no longer read at full size by the extractors that look at its
 # pixels; they work on a copy reduced a strip at a time (rgb_within, heif_rgb_within).
 FULL_SIZE_PIXELS = 25_000_000
-STRIP_PIXELS = 1_000_000
+STRIP_PIXELS = 250_000
 
 # Exceptions Pillow and its plugins raise for files they recognise but cannot decode.
 DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError)
