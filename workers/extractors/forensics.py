@@ -32,8 +32,8 @@ from workers.extractors.jpeg_tables import IJG_CHROMINANCE, IJG_LUMINANCE, neare
 
 NAME = "forensics"
 # 2: a picture over 25 megapixels is analysed on a copy of at most 12 megapixels made by a whole-factor (box)
-# reduction, not by Lanczos to exactly 25 megapixels; over 50 megapixels only a JPEG is read (at reduced
-# scale), and its DCT coefficients are not. Pictures up to 25 megapixels read exactly as in 1.
+# reduction, not by Lanczos to exactly 25 megapixels; over 50 megapixels (100 in 1) only a JPEG is read (at
+# reduced scale), and its DCT coefficients are not. Pictures up to 25 megapixels read exactly as in 1.
 VERSION = "2"
 KINDS = frozenset({"photo"})
 

@@ -30,8 +30,9 @@ from workers.extractors.imaging import (
 )
 
 NAME = "perceptual"
-# 2: pictures over 50 megapixels are refused as before, JPEGs among them now read at reduced scale; one of
-# 25 to 50 megapixels in another format is hashed from a copy reduced to 4 megapixels. Others read as in 1.
+# 2: a picture over 50 megapixels (100 in 1) is refused unless it is a JPEG, which is read at reduced scale
+# at any size; one of 25 to 50 megapixels in another format is hashed from a copy reduced to 4 megapixels
+# (a HEIF's from libheif's own buffer). Pictures up to 25 megapixels read exactly as in 1.
 VERSION = "2"
 KINDS = frozenset({"photo", "video"})
 
