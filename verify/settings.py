@@ -3,6 +3,7 @@
 import importlib.util
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -219,3 +220,64 @@ CELERY_BEAT_SCHEDULE["requeue-stalled-extractions"] = {
 SIMILARITY_MAX_DISTANCE = envint("SIMILARITY_MAX_DISTANCE", 8)
 SIMILARITY_STRICT_DISTANCE = envint("SIMILARITY_STRICT_DISTANCE", 4)
 SIMILARITY_MIN_FRAMES = envint("SIMILARITY_MIN_FRAMES", 2)
+
+# Signing in and security headers (README "Signing in").
+# Failed sign-ins are counted per account and per address by django-axes; either limit locks
+# sign-ins for SIGNIN_LOCKOUT_MINUTES after the last failure (0: until an administrator unlocks).
+# The address limit is higher because a newsroom often signs in from behind one shared address.
+INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp", "csp", "verify.signin"]
+MIDDLEWARE += [
+    "verify.signin.headers.DeskCSPMiddleware",
+    "verify.signin.headers.PermissionsPolicyMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # after AuthenticationMiddleware
+    "verify.signin.middleware.EditorsEnrolMiddleware",  # after OTPMiddleware
+    "axes.middleware.AxesMiddleware",  # last, so that its lockout page gets every header above
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out sign-in before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+SIGNIN_FAILURE_LIMIT = envint("SIGNIN_FAILURE_LIMIT", 5)
+SIGNIN_ADDRESS_FAILURE_LIMIT = envint("SIGNIN_ADDRESS_FAILURE_LIMIT", 20)
+SIGNIN_LOCKOUT_MINUTES = envint("SIGNIN_LOCKOUT_MINUTES", 15)
+AXES_FAILURE_LIMIT = SIGNIN_FAILURE_LIMIT
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "verify.signin.throttle.SignInHandler"
+AXES_COOLOFF_TIME = timedelta(minutes=SIGNIN_LOCKOUT_MINUTES) if SIGNIN_LOCKOUT_MINUTES else None
+AXES_LOCKOUT_CALLABLE = "verify.signin.throttle.lockout_response"
+# A success must not wipe the address's count: one valid account would reset a spray from that address.
+AXES_RESET_ON_SUCCESS = False
+AXES_VERBOSE = False  # no banner on every manage.py command
+# Behind reverse proxies, the client's address is the last untrusted one in X-Forwarded-For.
+SIGNIN_PROXY_COUNT = envint("SIGNIN_PROXY_COUNT", 0)
+if SIGNIN_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = SIGNIN_PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+OTP_TOTP_ISSUER = "Verify Desk"
+# Editors must enrol a TOTP device, and sign in with it, before anything else.
+OTP_REQUIRED_FOR_EDITORS = envbool("OTP_REQUIRED_FOR_EDITORS")
+# The policy for desk pages; verify.signin.headers adds the map tile host to img-src when tiles are
+# configured, and the public verdict page has a stricter one of its own.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # No 'unsafe-inline': the one inline style Django's admin writes (change_list.html, for a list
+        # without actions) is allowed by its hash; tests/signin/test_headers.py checks it still matches.
+        "style-src": ["'self'", "'sha256-blvLUW3UscWqsXGByNOqdBboM+ShWAuugp2mC/wbafU='"],
+        # data: for Leaflet's blank placeholder tile; images cannot run code.
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+SECURE_REFERRER_POLICY = "same-origin"
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "geolocation", "gyroscope",
+        "magnetometer", "microphone", "midi", "payment", "usb", "screen-wake-lock", "xr-spatial-tracking",
+    )
+}  # fmt: skip
