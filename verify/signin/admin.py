@@ -15,7 +15,7 @@ def unlock_selected(modeladmin, request, queryset):
         forgotten = unlock_signin(by=request.user, username=user.get_username())
         modeladmin.message_user(
             request,
-            f"{user.get_username()}: sign-in unlocked, {counted(forgotten)} forgotten.",
+            f"Sign-in unlocked for {user.get_username()}: {counted(forgotten)} forgotten.",
             messages.SUCCESS,
         )
 
