@@ -69,3 +69,36 @@ def test_it_keeps_the_login_case_and_public_pages_working_under_the_policy(
     assert browser.find_elements(By.CSS_SELECTOR, "script[type='application/ld+json']")
     assert_nothing_refused(browser, "the public verdict page")
     save_full_page(browser, screenshot_dir / "csp-public.png")
+
+
+def test_it_enrols_a_device_and_shows_a_lockout_in_the_browser(live_server, browser, screenshot_dir, settings):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.factories import make_user
+    from tests.signin.test_two_factor import code_for
+
+    settings.SIGNIN_FAILURE_LIMIT = settings.AXES_FAILURE_LIMIT = 3
+    make_user("editor", username="eli")
+    log_in(browser, live_server.url, "eli")
+    browser.find_element(By.CSS_SELECTOR, "#user-tools a[href='/admin/two-factor/']").click()
+    qr = WebDriverWait(browser, WAIT_SECONDS).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".vd-qr img")))
+    assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", qr)
+    save_full_page(browser, screenshot_dir / "two-factor-enrol.png")
+    browser.find_element(By.NAME, "otp_token").send_keys(code_for(TOTPDevice.objects.get(user__username="eli")))
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit].default").click()
+    WebDriverWait(browser, WAIT_SECONDS).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".messagelist")))
+    assert "Two-factor sign-in is on" in browser.find_element(By.CSS_SELECTOR, ".messagelist").text
+    assert_nothing_refused(browser, "the two-factor page")
+
+    browser.delete_all_cookies()
+    for _ in range(4):
+        browser.get(f"{live_server.url}/admin/login/")
+        browser.find_element(By.NAME, "username").send_keys("eli")
+        browser.find_element(By.NAME, "password").send_keys("not-the-password")
+        browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    lockout = WebDriverWait(browser, WAIT_SECONDS).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, ".vd-lockout"))
+    )
+    assert "Too many failed sign-ins for this account" in lockout.text
+    assert_nothing_refused(browser, "the lockout page")
+    save_full_page(browser, screenshot_dir / "signin-locked.png")
