@@ -77,7 +77,7 @@ def test_it_enrols_a_device_and_shows_a_lockout_in_the_browser(live_server, brow
     from tests.factories import make_user
     from tests.signin.test_two_factor import code_for
 
-    settings.SIGNIN_FAILURE_LIMIT = settings.AXES_FAILURE_LIMIT = 3
+    settings.AXES_FAILURE_LIMIT = 3
     make_user("editor", username="eli")
     log_in(browser, live_server.url, "eli")
     browser.find_element(By.CSS_SELECTOR, "#user-tools a[href='/admin/two-factor/']").click()

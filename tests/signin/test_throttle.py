@@ -16,7 +16,7 @@ ADDRESS_LOCKED = "Too many failed sign-ins from your network address"
 
 @pytest.fixture(autouse=True)
 def limits(settings):
-    settings.SIGNIN_FAILURE_LIMIT = settings.AXES_FAILURE_LIMIT = 5
+    settings.AXES_FAILURE_LIMIT = 5
     settings.SIGNIN_ADDRESS_FAILURE_LIMIT = 8
 
 
@@ -113,3 +113,13 @@ def test_it_unlocks_an_account_and_an_address_from_the_command_line(client, desk
     assert "dana: unlocked (5 failed sign-ins forgotten)" in out
     assert "203.0.113.30: unlocked (3 failed sign-ins forgotten)" in out
     assert signed_in(sign_in(client, "dana", PASSWORD, address="203.0.113.30"))
+
+
+def test_it_says_only_an_administrator_can_unlock_when_locks_do_not_expire(client, desk, settings):
+    settings.AXES_COOLOFF_TIME = None
+    for _ in range(5):
+        sign_in(client, "dana", "wrong")
+
+    html = sign_in(client, "dana", PASSWORD).content.decode()
+
+    assert "Too many failed sign-ins for this account; ask an administrator to unlock it." in html

@@ -20,10 +20,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-ACCOUNT_LOCKED = "Too many failed sign-ins for this account; try again in {wait} or ask an administrator to unlock it."
-ADDRESS_LOCKED = (
-    "Too many failed sign-ins from your network address; try again in {wait} or ask an administrator to unlock it."
-)
+ACCOUNT_LOCKED = "Too many failed sign-ins for this account"
+ADDRESS_LOCKED = "Too many failed sign-ins from your network address"
 
 
 def _recent(attempts):
@@ -44,7 +42,7 @@ def failures(*, username: str | None = None, address: str | None = None) -> int:
 
 def locked_by(*, username: str | None, address: str | None) -> str | None:
     """'account' or 'address' when that count has reached its limit, else None."""
-    if username is not None and failures(username=username) >= settings.SIGNIN_FAILURE_LIMIT:
+    if username is not None and failures(username=username) >= settings.AXES_FAILURE_LIMIT:
         return "account"
     if address is not None and failures(address=address) >= settings.SIGNIN_ADDRESS_FAILURE_LIMIT:
         return "address"
@@ -58,7 +56,7 @@ class SignInHandler(AxesDatabaseHandler):
         username = get_client_username(request, credentials)
         address = request.axes_ip_address
         by_account = failures(username=username) if username is not None else 0
-        headroom = settings.SIGNIN_ADDRESS_FAILURE_LIMIT - settings.SIGNIN_FAILURE_LIMIT
+        headroom = settings.SIGNIN_ADDRESS_FAILURE_LIMIT - settings.AXES_FAILURE_LIMIT
         return max(by_account, failures(address=address) - headroom)
 
 
@@ -66,23 +64,20 @@ def counted(failed: int) -> str:
     return f"{failed} failed sign-in{'s' if failed != 1 else ''}"
 
 
-def wait_text() -> str:
-    minutes = settings.SIGNIN_LOCKOUT_MINUTES
-    if not minutes:
-        return "a while"
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
-
-
 def lockout_message(*, username: str | None, address: str | None) -> str:
     reason = locked_by(username=username, address=address) or "account"
-    return (ACCOUNT_LOCKED if reason == "account" else ADDRESS_LOCKED).format(wait=wait_text())
+    what = ACCOUNT_LOCKED if reason == "account" else ADDRESS_LOCKED
+    cooloff = settings.AXES_COOLOFF_TIME
+    if not cooloff:
+        return f"{what}; ask an administrator to unlock it."
+    minutes = max(1, round(cooloff.total_seconds() / 60))
+    return f"{what}; try again in {minutes} minute{'s' if minutes != 1 else ''} or ask an administrator to unlock it."
 
 
 def lockout_response(request: HttpRequest, original_response=None, credentials: dict | None = None) -> HttpResponse:
     """The sign-in page again, saying why it refuses, with 429 Too Many Requests (AXES_LOCKOUT_CALLABLE)."""
-    message = lockout_message(
-        username=get_client_username(request, credentials), address=get_client_ip_address(request)
-    )
+    address = getattr(request, "axes_ip_address", None) or get_client_ip_address(request)
+    message = lockout_message(username=get_client_username(request, credentials), address=address)
     if isinstance(original_response, TemplateResponse) and original_response.context_data is not None:
         context = {**original_response.context_data, "lockout_message": message}
         response = TemplateResponse(request, original_response.template_name, context, status=429)
