@@ -4,7 +4,8 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
-from verify.signin.throttle import counted, unlock_signin
+from verify.signin.services import unlock_signin
+from verify.signin.throttle import counted
 
 User = get_user_model()
 

@@ -1,4 +1,4 @@
-"""Failed sign-ins: separate limits per account and per address, the lockout page, and unlocking.
+"""Failed sign-ins: separate limits per account and per address, and the page that says an account is locked.
 
 django-axes records each failure by account and address. It locks when either count reaches one
 limit (AXES_FAILURE_LIMIT); the desk wants a higher limit for an address, because a newsroom often
@@ -12,9 +12,6 @@ from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_ip_address, get_client_username
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -83,30 +80,3 @@ def lockout_response(request: HttpRequest, original_response=None, credentials: 
         response = TemplateResponse(request, original_response.template_name, context, status=429)
         return response.render()
     return HttpResponse(message, status=429, content_type="text/plain; charset=utf-8")
-
-
-def unlock_signin(*, by, username: str | None = None, address: str | None = None) -> int:
-    """Forget the failed sign-ins of an account or an address (or both); returns how many were forgotten.
-
-    With a user doing it, the admin's history of that account records the unlock.
-    """
-    if not username and not address:
-        raise ValueError("Name an account or an address to unlock")
-    with transaction.atomic():
-        attempts = AccessAttempt.objects.all()
-        if username:
-            attempts = attempts.filter(username=username)
-        if address:
-            attempts = attempts.filter(ip_address=address)
-        forgotten = attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
-        attempts.delete()
-        account = get_user_model().objects.filter(username=username).first() if username else None
-        if by is not None and account is not None:
-            LogEntry.objects.log_actions(
-                user_id=by.pk,
-                queryset=[account],
-                action_flag=CHANGE,
-                change_message=f"Unlocked sign-in ({counted(forgotten)} forgotten)",
-                single_object=True,
-            )
-    return forgotten

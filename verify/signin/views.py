@@ -7,7 +7,6 @@ import io
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -19,8 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.qr import write_qrcode_image
 
 from verify.signin.forms import CODE_THROTTLED, CodeField, confirmed_device
-
-DEVICE_NAME = "Authenticator app"
+from verify.signin.services import confirm_device, pending_device
 
 
 class CodeForm(forms.Form):
@@ -40,12 +38,6 @@ class CodeForm(forms.Form):
         return code
 
 
-def pending_device(user) -> TOTPDevice:
-    """The unconfirmed device this user is enrolling, made on first visit so the secret stays put."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
-    return device or TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
-
-
 def qr_data_uri(text: str) -> str:
     out = io.BytesIO()
     write_qrcode_image(text, out)
@@ -54,20 +46,6 @@ def qr_data_uri(text: str) -> str:
 
 def grouped(secret: str) -> str:
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
-
-
-def confirm_device(*, device: TOTPDevice, by) -> None:
-    """Turn a device on, drop the user's other half-made ones, and note it in the account's history."""
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    TOTPDevice.objects.filter(user=device.user, confirmed=False).delete()
-    LogEntry.objects.log_actions(
-        user_id=by.pk,
-        queryset=[device.user],
-        action_flag=ADDITION,
-        change_message="Turned on two-factor sign-in (TOTP device confirmed)",
-        single_object=True,
-    )
 
 
 def next_page(request: HttpRequest) -> str:

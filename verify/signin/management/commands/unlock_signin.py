@@ -2,7 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from verify.signin.throttle import counted, unlock_signin
+from verify.signin.services import unlock_signin
+from verify.signin.throttle import counted
 
 
 class Command(BaseCommand):
