@@ -95,7 +95,9 @@ def test_it_enrols_a_device_and_shows_a_lockout_in_the_browser(live_server, brow
         browser.get(f"{live_server.url}/admin/login/")
         browser.find_element(By.NAME, "username").send_keys("eli")
         browser.find_element(By.NAME, "password").send_keys("not-the-password")
-        browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+        submit = browser.find_element(By.CSS_SELECTOR, "input[type=submit]")
+        submit.click()
+        WebDriverWait(browser, WAIT_SECONDS).until(EC.staleness_of(submit))  # the answer is in before the next try
     lockout = WebDriverWait(browser, WAIT_SECONDS).until(
         EC.presence_of_element_located((By.CSS_SELECTOR, ".vd-lockout"))
     )
