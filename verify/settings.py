@@ -248,11 +248,9 @@ AXES_LOCKOUT_CALLABLE = "verify.signin.throttle.lockout_response"
 # A success must not wipe the address's count: one valid account would reset a spray from that address.
 AXES_RESET_ON_SUCCESS = False
 AXES_VERBOSE = False  # no banner on every manage.py command
-# Behind reverse proxies, the client's address is the last untrusted one in X-Forwarded-For.
+# Behind SIGNIN_PROXY_COUNT reverse proxies, the client's address is read from X-Forwarded-For.
 SIGNIN_PROXY_COUNT = envint("SIGNIN_PROXY_COUNT", 0)
-if SIGNIN_PROXY_COUNT:
-    AXES_IPWARE_PROXY_COUNT = SIGNIN_PROXY_COUNT
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+AXES_CLIENT_IP_CALLABLE = "verify.signin.throttle.client_address"
 OTP_TOTP_ISSUER = "Verify Desk"
 # Editors must enrol a TOTP device, and sign in with it, before anything else.
 OTP_REQUIRED_FOR_EDITORS = envbool("OTP_REQUIRED_FOR_EDITORS")

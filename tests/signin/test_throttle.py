@@ -123,3 +123,24 @@ def test_it_says_only_an_administrator_can_unlock_when_locks_do_not_expire(clien
     html = sign_in(client, "dana", PASSWORD).content.decode()
 
     assert "Too many failed sign-ins for this account; ask an administrator to unlock it." in html
+
+
+def test_it_reads_the_address_behind_a_proxy_from_the_proxy_not_the_client(client, desk, settings):
+    settings.SIGNIN_PROXY_COUNT = 1
+    for number in range(8):  # the client's own part of the header changes every time; the proxy's does not
+        client.post(
+            LOGIN,
+            {"username": f"guess-{number}", "password": "wrong"},
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{number}, 203.0.113.40",
+        )
+
+    from_there = client.post(
+        LOGIN, {"username": "dana", "password": PASSWORD}, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.40"
+    )
+    from_elsewhere = client.post(
+        LOGIN, {"username": "dana", "password": PASSWORD}, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.41"
+    )
+
+    assert from_there.status_code == 429
+    assert signed_in(from_elsewhere)

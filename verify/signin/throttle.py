@@ -9,7 +9,7 @@ by the difference between the two limits.
 from __future__ import annotations
 
 from axes.handlers.database import AxesDatabaseHandler
-from axes.helpers import get_client_ip_address, get_client_username
+from axes.helpers import get_client_username
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import Sum
@@ -19,6 +19,20 @@ from django.utils import timezone
 
 ACCOUNT_LOCKED = "Too many failed sign-ins for this account"
 ADDRESS_LOCKED = "Too many failed sign-ins from your network address"
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The address a sign-in comes from (AXES_CLIENT_IP_CALLABLE).
+
+    Each of the SIGNIN_PROXY_COUNT proxies in front appends the address it was reached from to
+    X-Forwarded-For, so the client's is that many places from the right; what lies further left
+    was sent by the client itself and proves nothing.
+    """
+    proxies = settings.SIGNIN_PROXY_COUNT
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if proxies and len(forwarded) >= proxies:
+        return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR")
 
 
 def _recent(attempts):
@@ -73,7 +87,7 @@ def lockout_message(*, username: str | None, address: str | None) -> str:
 
 def lockout_response(request: HttpRequest, original_response=None, credentials: dict | None = None) -> HttpResponse:
     """The sign-in page again, saying why it refuses, with 429 Too Many Requests (AXES_LOCKOUT_CALLABLE)."""
-    address = getattr(request, "axes_ip_address", None) or get_client_ip_address(request)
+    address = getattr(request, "axes_ip_address", None) or client_address(request)
     message = lockout_message(username=get_client_username(request, credentials), address=address)
     if isinstance(original_response, TemplateResponse) and original_response.context_data is not None:
         context = {**original_response.context_data, "lockout_message": message}
