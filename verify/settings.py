@@ -219,3 +219,15 @@ CELERY_BEAT_SCHEDULE["requeue-stalled-extractions"] = {
 SIMILARITY_MAX_DISTANCE = envint("SIMILARITY_MAX_DISTANCE", 8)
 SIMILARITY_STRICT_DISTANCE = envint("SIMILARITY_STRICT_DISTANCE", 4)
 SIMILARITY_MIN_FRAMES = envint("SIMILARITY_MIN_FRAMES", 2)
+
+# Outbound fetches (verify/outbound/). The desk never fetches from addresses inside this network or on
+# its own machine; OUTBOUND_ALLOW lists the exceptions (host names, host:port, addresses or CIDR
+# networks, comma-separated), e.g. an intranet source. OUTBOUND_PROXY_URL sends every fetch through a
+# proxy (which must itself refuse internal addresses). A link's whole download, redirects included,
+# ends at URL_DOWNLOAD_DEADLINE seconds; URL_DOWNLOAD_TIMEOUT above bounds each wait for data.
+OUTBOUND_ALLOW = envlist("OUTBOUND_ALLOW")
+OUTBOUND_PROXY_URL = os.getenv("OUTBOUND_PROXY_URL", "").strip()
+URL_DOWNLOAD_DEADLINE = envint("URL_DOWNLOAD_DEADLINE", 600)
+# A link download whose worker or message was lost is re-sent within two sweeps of a minute.
+LINK_DOWNLOAD_STALE_SECONDS = envint("LINK_DOWNLOAD_STALE_SECONDS", 60)
+CELERY_BEAT_SCHEDULE["requeue-stalled-extractions"]["schedule"] = 60
