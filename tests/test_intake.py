@@ -17,8 +17,8 @@ from tests.factories import make_case
 from tests.media import jpeg_bytes, png_bytes
 from verify import intake, services
 from verify.intake import IntakeError, ingest_stream, ingest_url, safe_original_name
-from verify.outbound import FetchFailed, OutboundError, Refused
 from verify.models import CaseEvent, Extraction, MediaItem
+from verify.outbound import FetchFailed, OutboundError, Refused
 
 pytestmark = pytest.mark.usefixtures("media_root", "tasks_not_sent")
 

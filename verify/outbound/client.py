@@ -90,7 +90,9 @@ def _shut(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-class _WatchedHTTPConnection(HTTPConnection):
+class _Watched:
+    """A connection whose socket the current fetch's deadline can shut down."""
+
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
         deadline = getattr(_current, "deadline", None)
@@ -99,8 +101,12 @@ class _WatchedHTTPConnection(HTTPConnection):
         return sock
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    _new_conn = _WatchedHTTPConnection._new_conn
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
 
 
 class _HTTPPool(urllib3.HTTPConnectionPool):

@@ -89,8 +89,17 @@ def check_address(address: str | IPAddress, *, host: str | None = None, port: in
         return
     problem = why_not_public(ip)
     if problem:
-        shown = str(ip) if host is None or host == str(ip) else f"{host}, which is {ip}"
-        raise Refused(f"That link points at {problem} ({shown}), which the desk does not fetch.")
+        raise Refused(f"That link points at {problem} ({_shown(ip, host)}), which the desk does not fetch.")
+
+
+def _shown(ip: IPAddress, host: str | None) -> str:
+    """The address as the message names it: as the link wrote it, and what it is when that differs."""
+    text = f"::ffff:{ip.ipv4_mapped}" if ip.version == 6 and ip.ipv4_mapped else str(ip)
+    try:
+        same = host is not None and ipaddress.ip_address(host) == ip
+    except ValueError:
+        same = False
+    return text if host is None or same or host == text else f"{host}, which is {text}"
 
 
 def why_not_public(ip: IPAddress) -> str | None:
