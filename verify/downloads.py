@@ -30,6 +30,9 @@ PROGRESS_SECONDS = 1.0
 PROGRESS_BYTES = 8 * 1024**2
 # Deliveries that may start one download; a link whose worker dies every time is given up on.
 MAX_ATTEMPTS = 3
+# A download with no sign of life for this long lost its message or its worker (a live worker writes
+# progress every second or so and waits at most URL_DOWNLOAD_TIMEOUT for data); the sweep re-sends it.
+STALE_AFTER = timedelta(seconds=60)
 # A link no worker has finished after this long (every delivery lost, no worker running) is given up on.
 GIVE_UP_AFTER = timedelta(hours=1)
 
@@ -175,7 +178,7 @@ def _record(download: LinkDownload, *, by, before: str | None = None, note: str)
 
 
 def _is_stale(download: LinkDownload, now) -> bool:
-    return download.touched_at < now - timedelta(seconds=settings.LINK_DOWNLOAD_STALE_SECONDS)
+    return download.touched_at < now - STALE_AFTER
 
 
 def requeue_stalled(now=None) -> int:
@@ -186,7 +189,7 @@ def requeue_stalled(now=None) -> int:
     second or so, and waits at most URL_DOWNLOAD_TIMEOUT for data).
     """
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.LINK_DOWNLOAD_STALE_SECONDS)
+    cutoff = now - STALE_AFTER
     give_up_before = now - max(GIVE_UP_AFTER, timedelta(seconds=3 * MAX_ATTEMPTS * settings.URL_DOWNLOAD_DEADLINE))
     resent = 0
     for download_id, status, attempts, requested_at in LinkDownload.objects.filter(

@@ -228,6 +228,5 @@ SIMILARITY_MIN_FRAMES = envint("SIMILARITY_MIN_FRAMES", 2)
 OUTBOUND_ALLOW = envlist("OUTBOUND_ALLOW")
 OUTBOUND_PROXY_URL = os.getenv("OUTBOUND_PROXY_URL", "").strip()
 URL_DOWNLOAD_DEADLINE = envint("URL_DOWNLOAD_DEADLINE", 600)
-# A link download whose worker or message was lost is re-sent within two sweeps of a minute.
-LINK_DOWNLOAD_STALE_SECONDS = envint("LINK_DOWNLOAD_STALE_SECONDS", 60)
+# Every minute, so that a link download whose message or worker was lost is re-sent within about two.
 CELERY_BEAT_SCHEDULE["requeue-stalled-extractions"]["schedule"] = 60

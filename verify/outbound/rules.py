@@ -9,6 +9,7 @@ import urllib.parse
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -190,15 +191,16 @@ def _allowed(ip: IPAddress, host: str | None, port: int | None) -> bool:
 
 def _allow_entry(entry: str) -> tuple[str | ipaddress.IPv4Network | ipaddress.IPv6Network, int | None]:
     """One allow-list entry: a host name, an address or a CIDR network, each optionally with :port."""
-    entry = entry.strip().lower()
-    port = None
+    given = entry
+    entry, port_text = entry.strip().lower(), None
     if entry.startswith("["):  # [::1] or [::1]:8000
-        address, _, rest = entry[1:].partition("]")
-        port = int(rest[1:]) if rest.startswith(":") else None
-        entry = address
+        entry, _, rest = entry[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else None
     elif entry.count(":") == 1:  # host:port or 10.0.0.1:8000 (an IPv6 entry has several colons)
         entry, _, port_text = entry.partition(":")
-        port = int(port_text)
+    if port_text is not None and not port_text.isdigit():
+        raise ImproperlyConfigured(f"OUTBOUND_ALLOW entry {given!r} has a port that is not a number")
+    port = int(port_text) if port_text is not None else None
     try:
         return ipaddress.ip_network(entry, strict=False), port
     except ValueError:
