@@ -181,3 +181,15 @@ def test_it_sends_every_fetch_through_the_configured_proxy(settings, web_server,
     dns.answers["inside.example"] = ["10.0.0.1"]
     with pytest.raises(Refused, match="inside this network"):
         fetch("http://inside.example/photo.jpg")
+
+
+def test_it_sends_a_link_with_spaces_and_accents_as_a_valid_request(settings, web_server):
+    allow(settings, web_server)
+    assert fetch(f"{web_server.url}/photo.jpg?caption=soldats à Koursk") == PHOTO
+    assert web_server.seen == [("/photo.jpg?caption=soldats%20%C3%A0%20Koursk", f"127.0.0.1:{web_server.port}")]
+
+
+def test_it_looks_up_a_name_in_another_script_in_its_ascii_form(dns):
+    dns.answers["xn--bcher-kva.example"] = ["10.0.0.1"]
+    with pytest.raises(Refused, match=r"\(xn--bcher-kva.example, which is 10.0.0.1\)"):
+        check_url("https://bücher.example/photo.jpg")

@@ -10,6 +10,7 @@ answer) and httpx needs a custom transport for the same pinning.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import socket
 import threading
 import time
@@ -160,7 +161,7 @@ class Download:
         header["Content-Disposition"] = self.response.headers.get("Content-Disposition", "")
         name = header.get_param("filename", header="content-disposition")
         if name:
-            return str(name)
+            return email.utils.collapse_rfc2231_value(name)
         path = urllib.parse.urlsplit(self.url).path
         return urllib.parse.unquote(path.rsplit("/", 1)[-1]) or "download"
 
@@ -168,7 +169,7 @@ class Download:
         size = READ_BYTES if size is None or size < 0 else min(size, READ_BYTES)
         try:
             chunk = self.response.read1(size)
-        except (ProtocolError, IncompleteRead, ReadTimeoutError, OSError) as exc:
+        except (HTTPError, OSError) as exc:
             raise self._broken(exc) from None
         if self.deadline.expired:
             # A shut-down socket reads as the end of the body: never take that for the whole file.

@@ -21,6 +21,7 @@ _LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: a network's o
 _TEREDO = ipaddress.ip_network("2001::/32")
 # The old spellings C's inet_aton accepts and resolvers pass on: 2130706433, 0177.0.0.1, 0x7f.1, 127.1.
 _LEGACY_IPV4 = re.compile(r"[0-9][0-9a-fA-FxX.]*")
+_URL_SAFE = "/%:@!$&'()*+,;=-._~"
 
 
 class OutboundError(Exception):
@@ -65,7 +66,11 @@ def check_url(url: str) -> Target:
         raise Refused(f"Only http:// and https:// links can be downloaded, not {text!r}")
     if parts.username is not None or parts.password is not None:
         raise Refused("The link carries a user name or password; the desk does not send credentials in links.")
-    host = (parts.hostname or "").rstrip(".")
+    try:
+        # A name in another script is looked up and sent in its ASCII (IDNA) form.
+        host = (parts.hostname or "").rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError:
+        host = ""
     if not host or any(ch.isspace() for ch in host):
         raise Refused(f"The link {text!r} names no host the desk can look up.")
     try:
@@ -76,7 +81,10 @@ def check_url(url: str) -> Target:
     addresses = [literal] if literal else _resolve(host, port)
     for address in addresses:
         check_address(address, host=host, port=port)
-    path = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    # Spaces and other characters a request line cannot carry are percent-encoded; existing escapes stay.
+    path = urllib.parse.quote(parts.path or "/", safe=_URL_SAFE)
+    if parts.query:
+        path += "?" + urllib.parse.quote(parts.query, safe=_URL_SAFE + "?")
     return Target(url=text, scheme=scheme, host=host, port=port, address=str(addresses[0]), path=path)
 
 
