@@ -95,7 +95,11 @@ def _claim(download_id: int) -> LinkDownload | None:
     """Mark the download running for this delivery; None if it has an outcome or a live worker has it."""
     now = timezone.now()
     with transaction.atomic():
-        download = LinkDownload.objects.select_for_update().select_related("case", "requested_by").get(pk=download_id)
+        download = (
+            LinkDownload.objects.select_for_update(of=("self",))
+            .select_related("case", "requested_by")
+            .get(pk=download_id)
+        )
         if download.is_finished or (download.status == Status.RUNNING and not _is_stale(download, now)):
             return None
         before = download.status
@@ -145,7 +149,7 @@ class _Progress:
 def _finish(download: LinkDownload, status: str, reason: str, *, received: int, media_item=None) -> str | None:
     """Record the outcome, unless another delivery took the download over meanwhile."""
     with transaction.atomic():
-        current = LinkDownload.objects.select_for_update().select_related("case").get(pk=download.pk)
+        current = LinkDownload.objects.select_for_update(of=("self",)).select_related("case").get(pk=download.pk)
         if current.status != Status.RUNNING or current.attempts != download.attempts:
             log.warning("Link download %s changed hands before its outcome was recorded", download.pk)
             return None
@@ -212,7 +216,7 @@ def requeue_stalled(now=None) -> int:
 
 def _give_up(download_id: int, reason: str) -> None:
     with transaction.atomic():
-        download = LinkDownload.objects.select_for_update().select_related("case").get(pk=download_id)
+        download = LinkDownload.objects.select_for_update(of=("self",)).select_related("case").get(pk=download_id)
         if download.is_finished:
             return
         _set_outcome(download, Status.FAILED, reason, before=download.status)
