@@ -70,9 +70,8 @@ def run_link_download(download_id: int) -> str | None:
     except LostClaim:
         log.warning("Link download %s was taken over by another delivery; this one stopped", download_id)
         return None
-    except outbound.Refused as exc:
-        return _finish(download, Status.REFUSED, str(exc), received=progress.received)
-    except (IntakeError, WorkflowError) as exc:
+    except (outbound.Refused, IntakeError, WorkflowError) as exc:
+        # The desk's rules said no: an address, a redirect, the size cap, a closed case, a missing role.
         return _finish(download, Status.REFUSED, str(exc), received=progress.received)
     except outbound.FetchFailed as exc:
         return _finish(download, Status.FAILED, str(exc), received=progress.received)
