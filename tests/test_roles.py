@@ -12,6 +12,7 @@ READ_ALL = {
     "view_checklistitem",
     "view_extraction",
     "view_flag",
+    "view_linkdownload",
     "view_mediahash",
     "view_mediaitem",
     "view_mediarating",

@@ -405,6 +405,7 @@ class CaseEvent(models.Model):
         VERDICT_PROPOSED = "verdict_proposed", "Verdict proposed"
         VERDICT_APPROVED = "verdict_approved", "Verdict approved"
         VERDICT_SENT_BACK = "verdict_sent_back", "Verdict sent back"
+        LINK_DOWNLOAD = "link_download", "Link download"
 
     # PROTECT: a case with history cannot be deleted; dismiss it instead.
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
@@ -474,3 +475,43 @@ class Flag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_severity_display()}: {self.message}"
+
+
+class LinkDownload(models.Model):
+    """A link given to the desk to download: queued from the case page, run on a worker to one outcome."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Downloading"
+        OK = "ok", "Downloaded"
+        REFUSED = "refused", "Refused"
+        FAILED = "failed", "Failed"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="link_downloads")
+    url = models.URLField("URL", max_length=2000)
+    requested_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    reason = models.TextField(blank=True, help_text="Why it was refused or failed, or what was stored.")
+    bytes_received = models.PositiveBigIntegerField(default=0)
+    bytes_expected = models.PositiveBigIntegerField(null=True, blank=True)
+    # Deliveries that started the download; one whose worker keeps dying is given up on.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    media_item = models.ForeignKey(
+        MediaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="link_downloads"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # The last sign of life: queued, started, or bytes received (written every second or so).
+    touched_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["status", "touched_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.url} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in (self.Status.QUEUED, self.Status.RUNNING)

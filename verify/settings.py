@@ -279,3 +279,13 @@ PERMISSIONS_POLICY = {
         "magnetometer", "microphone", "midi", "payment", "usb", "screen-wake-lock", "xr-spatial-tracking",
     )
 }  # fmt: skip
+# Outbound fetches (verify/outbound/). The desk never fetches from addresses inside this network or on
+# its own machine; OUTBOUND_ALLOW lists the exceptions (host names, host:port, addresses or CIDR
+# networks, comma-separated), e.g. an intranet source. OUTBOUND_PROXY_URL sends every fetch through a
+# proxy (which must itself refuse internal addresses). A link's whole download, redirects included,
+# ends at URL_DOWNLOAD_DEADLINE seconds; URL_DOWNLOAD_TIMEOUT above bounds each wait for data.
+OUTBOUND_ALLOW = envlist("OUTBOUND_ALLOW")
+OUTBOUND_PROXY_URL = os.getenv("OUTBOUND_PROXY_URL", "").strip()
+URL_DOWNLOAD_DEADLINE = envint("URL_DOWNLOAD_DEADLINE", 600)
+# Every minute, so that a link download whose message or worker was lost is re-sent within about two.
+CELERY_BEAT_SCHEDULE["requeue-stalled-extractions"]["schedule"] = 60
