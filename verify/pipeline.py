@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from verify import flags, services, similarity, workflow
 from verify.models import Case, Extraction, MediaItem, storable_json
+from verify.record import fixity
 from verify.workflow import Stage
 from workers.extractors import extractors_for, perceptual, registry
 from workers.extractors.base import ExtractionFailed, Unsupported
@@ -109,6 +110,7 @@ def run_extraction(extraction_id: int) -> str | None:
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
     status, result, error = _read(module, item, out_dir)
+    fixity.record_derived(item, module.NAME, out_dir)
     _finish(extraction, status, result=result, error=error)
     after_outcome(item, extractor=module.NAME)
     return extraction.status

@@ -219,3 +219,13 @@ CELERY_BEAT_SCHEDULE["requeue-stalled-extractions"] = {
 SIMILARITY_MAX_DISTANCE = envint("SIMILARITY_MAX_DISTANCE", 8)
 SIMILARITY_STRICT_DISTANCE = envint("SIMILARITY_STRICT_DISTANCE", 4)
 SIMILARITY_MIN_FRAMES = envint("SIMILARITY_MIN_FRAMES", 2)
+
+# Fixity (verify/record/fixity.py): every FIXITY_SLICE_MINUTES beat re-hashes the files checked
+# longest ago and walks the next cases' event chains, in slices sized so that the whole archive
+# is covered once every FIXITY_PERIOD_HOURS (a week by default). `manage.py check_integrity` checks all of it at once.
+FIXITY_PERIOD_HOURS = envint("FIXITY_PERIOD_HOURS", 7 * 24)
+FIXITY_SLICE_MINUTES = envint("FIXITY_SLICE_MINUTES", 5)
+CELERY_BEAT_SCHEDULE["check-fixity-slice"] = {
+    "task": "workers.tasks.check_fixity_slice",
+    "schedule": FIXITY_SLICE_MINUTES * 60,
+}
