@@ -107,6 +107,7 @@ def run_extraction(extraction_id: int) -> str | None:
     item = extraction.media_item
     module = registry()[extraction.extractor]
     out_dir = artifacts_dir(item, module.NAME)
+    fixity.forget_derived(item, module.NAME)
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
     status, result, error = _read(module, item, out_dir)
