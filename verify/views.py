@@ -46,6 +46,8 @@ def media_original(request: HttpRequest, sha256: str) -> FileResponse:
     """The preserved file itself, as a download (never rendered inline: it may be hostile)."""
     item = _media_item_for(request, sha256)
     path = original_path(item.sha256)
+    # Re-hashed before every download (about 1 s per GB): a file that changed since the last
+    # fixity pass must not leave the desk as the original either.
     problem = fixity.serving_problem(fixity.original_of(item))
     if problem:
         return _refuse_damaged(f"The stored original of {item.original_name} (SHA-256 {item.sha256[:12]}…)", problem)
