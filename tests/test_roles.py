@@ -11,11 +11,13 @@ READ_ALL = {
     "view_casemedia",
     "view_checklistitem",
     "view_extraction",
+    "view_fixitycheck",
     "view_flag",
     "view_mediahash",
     "view_mediaitem",
     "view_mediarating",
     "view_sighting",
+    "view_storedfile",
     "view_tag",
     "view_verdict",
 }

@@ -10,7 +10,7 @@ from verify.record import chain, guard
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 BEFORE = [("verify", "0007_newer_view_permissions")]
-AFTER = [("verify", "0012b_append_only_events")]
+AFTER = [("verify", "0012c_record_view_permissions")]
 
 
 def migrate(targets):
