@@ -14,17 +14,7 @@ def chain_existing_events(apps, schema_editor):
     for event in events.order_by("case_id", "pk").iterator(chunk_size=BATCH):
         event.old, event.new = chain.plain_json(event.old), chain.plain_json(event.new)
         event.previous_digest = heads.get(event.case_id, chain.GENESIS)
-        event.digest = chain.digest_of(
-            case_id=event.case_id,
-            media_sha256=event.media_item.sha256 if event.media_item_id else None,
-            kind=event.kind,
-            actor_id=event.actor_id,
-            at=event.at,
-            old=event.old,
-            new=event.new,
-            note=event.note,
-            previous_digest=event.previous_digest,
-        )
+        event.digest = chain.digest_of(**chain.content_of(event))
         heads[event.case_id] = event.digest
         batch.append(event)
         if len(batch) >= BATCH:

@@ -83,7 +83,8 @@ def digest_of(**content) -> str:
     return hashlib.sha256(canonical(**content)).hexdigest()
 
 
-def _content(event) -> dict:
+def content_of(event) -> dict:
+    """The fields of `event` (a CaseEvent, or a migration's historical one) that its digest covers."""
     return {
         "case_id": event.case_id,
         "media_sha256": event.media_item.sha256 if event.media_item_id else None,
@@ -126,7 +127,7 @@ def seal(events: list, *, using: str = "default") -> None:
     for event in events:
         event.old, event.new = plain_json(event.old), plain_json(event.new)
         event.previous_digest = heads[event.case_id]
-        event.digest = digest_of(**_content(event))
+        event.digest = digest_of(**content_of(event))
         heads[event.case_id] = event.digest
 
 

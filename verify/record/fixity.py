@@ -316,8 +316,15 @@ def check_everything() -> FixityCheck:
     """Every stored original and derived file, and every case's chain."""
     track_originals()
     track_untracked_derived()
-    files = StoredFile.objects.select_related("media_item").order_by("role", "pk")
-    return run_pass(scope=FixityCheck.Scope.FULL, files=files.iterator(chunk_size=500), case_ids=None)
+    return run_pass(scope=FixityCheck.Scope.FULL, files=_every_stored_file(), case_ids=None)
+
+
+def _every_stored_file(batch: int = 500):
+    """Every StoredFile, fetched in batches by id: no cursor stays open while checking writes."""
+    after = 0
+    while rows := list(StoredFile.objects.select_related("media_item").filter(pk__gt=after).order_by("pk")[:batch]):
+        yield from rows
+        after = rows[-1].pk
 
 
 def passes_per_period() -> int:
