@@ -719,3 +719,6 @@ class ChecklistQuestionAdmin(admin.ModelAdmin):
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
     search_fields = ["name"]
+
+
+from verify.record import admin as record_admin  # noqa: E402, F401 - fixity passes and stored files

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from verify import outbound, pipeline, services, workflow
 from verify.models import Case, CaseEvent, CaseMedia, MediaItem
+from verify.record import fixity
 from verify.units import human_bytes
 from verify.workflow import DESK, EDITOR, REVIEWER, SYSTEM, Stage
 from workers.filetype import SNIFF_BYTES, sniff
@@ -156,6 +157,8 @@ def ingest_stream(*, case: Case, source: BinaryIO, original_name: str | None, by
     sha256, size, head, tmp_path = store_stream(source)
     filetype = sniff(head)
     try:
+        # Bytes the archive already holds repair a damaged stored copy of them.
+        fixity.repair_from_intake(tmp_path, sha256, by=by)
         stored_new = _keep(tmp_path, sha256)
     except OSError:
         tmp_path.unlink(missing_ok=True)

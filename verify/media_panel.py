@@ -14,6 +14,7 @@ from django.urls import reverse
 from verify import downloads, flags, intake, selectors, similarity, workflow
 from verify.intake import IntakeError, human_bytes
 from verify.models import Case, Extraction, MediaItem
+from verify.record import fixity
 from verify.views import as_pretty_json
 from verify.workflow import WorkflowError
 
@@ -128,9 +129,11 @@ def panel_context(case: Case) -> dict:
     by_item: dict[int | None, list] = {}
     for flag in flags.case_flags(case):
         by_item.setdefault(flag.media_item_id, []).append(flag)
+    damaged = fixity.damaged_files([entry["item"] for entry in panel["items"]])
     for entry in panel["items"]:
         entry.update(_presentation(entry["item"], entry["extractions"]))
         entry["flags"] = by_item.get(entry["item"].pk, [])
+        entry["damaged"] = damaged.get(entry["item"].pk, [])
     panel["case_flags"] = by_item.get(None, [])
     panel["downloads"] = selectors.case_link_downloads(case)
     panel["downloads_pending"] = sum(not download.is_finished for download in panel["downloads"])

@@ -3,10 +3,12 @@
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, router, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from verify.record import chain
+from verify.record.guard import AppendOnlyError, CaseEventQuerySet
 from verify.workflow import Stage
 
 User = settings.AUTH_USER_MODEL
@@ -406,6 +408,8 @@ class CaseEvent(models.Model):
         VERDICT_APPROVED = "verdict_approved", "Verdict approved"
         VERDICT_SENT_BACK = "verdict_sent_back", "Verdict sent back"
         LINK_DOWNLOAD = "link_download", "Link download"
+        FILE_DAMAGED = "file_damaged", "Stored file found damaged"
+        FILE_REPAIRED = "file_repaired", "Stored file repaired"
 
     # PROTECT: a case with history cannot be deleted; dismiss it instead.
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
@@ -417,21 +421,34 @@ class CaseEvent(models.Model):
     old = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     new = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     note = models.TextField(blank=True)
+    # The hash chain (verify/record/chain.py): SHA-256 of this event's content and of the digest before it.
+    previous_digest = models.CharField(max_length=64, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+
+    objects = CaseEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["at", "pk"]
         indexes = [models.Index(fields=["case", "at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "previous_digest"], name="case_event_chain_never_forks"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.actor or 'system'}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
-            raise ValueError("Case events are append-only; write a new event instead of editing one")
-        super().save(*args, **kwargs)
+            raise AppendOnlyError(
+                f"Case events are append-only: event #{self.pk} cannot be changed; record a new event instead"
+            )
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            chain.seal([self], using=using)
+            super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise ValueError("Case events are append-only and cannot be deleted")
+        raise AppendOnlyError(f"Case events are append-only: event #{self.pk} cannot be deleted")
 
 
 class MediaHash(models.Model):
@@ -515,3 +532,4 @@ class LinkDownload(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status not in (self.Status.QUEUED, self.Status.RUNNING)
+from verify.record.models import FixityCheck, StoredFile  # noqa: E402, F401 - the record's own models

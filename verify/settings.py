@@ -289,3 +289,12 @@ OUTBOUND_PROXY_URL = os.getenv("OUTBOUND_PROXY_URL", "").strip()
 URL_DOWNLOAD_DEADLINE = envint("URL_DOWNLOAD_DEADLINE", 600)
 # Every minute, so that a link download whose message or worker was lost is re-sent within about two.
 CELERY_BEAT_SCHEDULE["requeue-stalled-extractions"]["schedule"] = 60
+# Fixity (verify/record/fixity.py): every FIXITY_SLICE_MINUTES beat re-hashes the files checked
+# longest ago and walks the next cases' event chains, in slices sized so that the whole archive
+# is covered once every FIXITY_PERIOD_HOURS (a week by default). `manage.py check_integrity` checks all of it at once.
+FIXITY_PERIOD_HOURS = envint("FIXITY_PERIOD_HOURS", 7 * 24)
+FIXITY_SLICE_MINUTES = envint("FIXITY_SLICE_MINUTES", 5)
+CELERY_BEAT_SCHEDULE["check-fixity-slice"] = {
+    "task": "workers.tasks.check_fixity_slice",
+    "schedule": FIXITY_SLICE_MINUTES * 60,
+}

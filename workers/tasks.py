@@ -96,3 +96,11 @@ def report_overdue_cases() -> list[int]:
     for pk, title, deadline in overdue:
         log.warning("Case #%s is past its deadline (%s): %s", pk, deadline.isoformat(), title)
     return [pk for pk, _, _ in overdue]
+
+
+@shared_task(name="workers.tasks.check_fixity_slice", ignore_result=True)
+def check_fixity_slice() -> int:
+    """Re-hash the next slice of stored files and walk the next cases' event chains; returns the pass's id."""
+    from verify.record import fixity
+
+    return fixity.check_next_slice().pk
