@@ -532,4 +532,6 @@ class LinkDownload(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status not in (self.Status.QUEUED, self.Status.RUNNING)
+
+
 from verify.record.models import FixityCheck, StoredFile  # noqa: E402, F401 - the record's own models
