@@ -580,9 +580,10 @@ class CaseAdmin(admin.ModelAdmin):
             messages.error(request, f"{form.fields[name].label.capitalize()}: {' '.join(form.input_errors[name])}")
         return None if bad else {name: form.cleaned_data.get(name) for name in names}
 
-    @admin.action(description="Assign to me (lead, or second if a lead is set)", permissions=["take"])
+    @admin.action(description="Assign to me (lead; desk and editors join a led case as second)", permissions=["take"])
     def assign_to_me(self, request, queryset):
         def take(case):
+            # A reviewer asking for second on a led case is refused by the service, which says why.
             role = Assignment.Role.SECOND if case.assignments.filter(role="lead").exists() else Assignment.Role.LEAD
             services.assign_reviewer(case=case, user=request.user, by=request.user, role=role)
 

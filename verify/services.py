@@ -237,14 +237,13 @@ def assign_reviewer(*, case: Case, user, by, role: str = Assignment.Role.LEAD) -
     if REVIEWER not in workflow.roles_of(user):
         raise WorkflowError(f"{user.get_username()} is not a reviewer; only reviewers can be assigned to cases")
     by_roles = workflow.roles_of(by)
-    if not by_roles & {DESK, EDITOR}:
-        if by != user:
-            check_role(by, {DESK, EDITOR}, "assign other people to cases")
-        check_role(by, {REVIEWER}, "take cases")
-    if case.stage in workflow.CLOSED_STAGES:
-        raise WorkflowError(f"Case #{case.pk} is {Stage(case.stage).label}; closed cases are not assigned")
+    # Locked before reading who holds which role, so that the rules below see what is committed.
     Case.objects.select_for_update().filter(pk=case.pk).first()
     current = {a.role: a for a in case.assignments.select_related("user")}
+    lead = current.get(Assignment.Role.LEAD)
+    workflow.check_assigning(case=case, user=user, by=by, role=role, lead=lead.user if lead else None)
+    if case.stage in workflow.CLOSED_STAGES:
+        raise WorkflowError(f"Case #{case.pk} is {Stage(case.stage).label}; closed cases are not assigned")
     held = current.get(role)
     if held and held.user_id == user.pk:
         return held
