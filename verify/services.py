@@ -381,6 +381,11 @@ def propose_verdict(
     per file judged; `evidence` the sightings, extractions, flags and links the verdict rests on.
     """
     check_role(by, {REVIEWER}, "propose verdicts")
+    seen = case
+    # Locked and read afresh: of two reviewers proposing at once, the second waits here
+    # until the first has committed, then is told whose verdict came first.
+    case = Case.objects.select_for_update().get(pk=seen.pk)
+    _check_no_verdict_pending(case, by, seen_version=seen.version)
     if not case.assignments.filter(user=by).exists():
         raise workflow.NotPermitted(
             f"{by.get_username()} is not assigned to case #{case.pk}; only its reviewers propose its verdict"
@@ -413,7 +418,32 @@ def propose_verdict(
         by=by,
         new={"version": number, "rating": rating, "confidence": confidence, "summary": verdict.summary},
     )
+    seen.stage, seen.version, seen.updated_at = case.stage, case.version, case.updated_at
     return verdict
+
+
+def _check_no_verdict_pending(case: Case, by, *, seen_version: int) -> None:
+    """Refuse a proposal while another one awaits an editor, saying whose it is and when it came."""
+    if case.stage != Stage.AWAITING_APPROVAL:
+        return
+    pending = case.verdicts.filter(status=Verdict.Status.PROPOSED).select_related("author").order_by("-number").first()
+    if pending is None:
+        return
+    author = "you" if pending.author_id == by.pk else pending.author.get_username()
+    if case.version != seen_version and pending.author_id == by.pk:
+        raise workflow.StaleCase(
+            f"You proposed verdict v{pending.number} on case #{case.pk} a moment ago and it awaits an editor; "
+            "this second copy was not saved"
+        )
+    if case.version != seen_version:
+        raise workflow.StaleCase(
+            f"{author} proposed verdict v{pending.number} on case #{case.pk} while you were writing yours; "
+            "it now awaits an editor. Yours was not saved: reload the case to read theirs."
+        )
+    raise workflow.ConditionNotMet(
+        f"Case #{case.pk} already awaits an editor's decision on verdict v{pending.number} by {author}; "
+        "a new verdict can be proposed once an editor sends that one back"
+    )
 
 
 EVIDENCE_KINDS = ("sighting", "extraction", "flag", "link")
