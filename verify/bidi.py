@@ -10,8 +10,9 @@ writes it out.
 from __future__ import annotations
 
 import re
+import unicodedata
 
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString
 
 LRE, RLE, PDF, LRO, RLO = "\u202a", "\u202b", "\u202c", "\u202d", "\u202e"
@@ -103,8 +104,17 @@ def escape_in_json(text: str) -> str:
     return _HAS_CONTROL.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
-def bdi(value) -> SafeString | str:
-    """`value` for HTML: escaped, isolated, and in a <bdi> element, which also takes its direction from it."""
+def has_right_to_left(text: str) -> bool:
+    """Whether `text` holds a right-to-left letter or number (Hebrew, Arabic, Syriac, Thaana...)."""
+    return any(unicodedata.bidirectional(char) in ("R", "AL", "AN") for char in text)
+
+
+def bdi(value) -> SafeString:
+    """`value` for HTML, escaped. Text with bidi controls or right-to-left letters is isolated and put in
+    a <bdi> element, which takes its direction from its content; any other text is left as it is."""
     if value is None or value == "":
-        return ""
-    return format_html("<bdi>{}</bdi>", isolate(str(value)))
+        return SafeString("")
+    text = str(value)
+    if not has_bidi_controls(text) and not has_right_to_left(text):
+        return conditional_escape(text)
+    return format_html("<bdi>{}</bdi>", isolate(text))

@@ -7,6 +7,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from verify.bidi import isolate
 from verify.workflow import Stage
 
 User = settings.AUTH_USER_MODEL
@@ -102,7 +103,8 @@ class Case(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.title}"
+        # The admin shows this among its own words (breadcrumbs, titles, messages): isolated, see verify.bidi.
+        return f"#{self.pk} {isolate(self.title)}"
 
     def get_absolute_url(self) -> str:
         return reverse("admin:verify_case_change", args=[self.pk])
