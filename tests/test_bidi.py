@@ -144,6 +144,8 @@ def test_it_isolates_user_text_on_the_editors_and_desks_pages(client, hostile_ca
             reverse("admin:verify_case_workload"),
             reverse("admin:verify_caseevent_changelist"),
             reverse("admin:verify_mediaitem_changelist"),
+            reverse("admin:verify_mediaitem_change", args=[case.media_items.get().pk]),
+            reverse("admin:verify_case_history", args=[case.pk]),
         ],
     )
 

@@ -158,7 +158,8 @@ class MediaItem(models.Model):
         ordering = ["collected_at"]
 
     def __str__(self) -> str:
-        return f"{self.original_name or self.kind} ({self.sha256[:12]}…)"
+        # Shown among the admin's own words, like a case's title: the file name is isolated (verify.bidi).
+        return f"{isolate(self.original_name) or self.kind} ({self.sha256[:12]}…)"
 
 
 class CaseMedia(models.Model):
