@@ -6,16 +6,16 @@ cannot be used (attributes, <title>) or before `linebreaks`, which escapes and w
 
 from django import template
 
-from verify import bidi as text_direction
+from verify import bidi
 
 register = template.Library()
 
 
 @register.filter(is_safe=False)
 def isolate(value) -> str:
-    return text_direction.isolate(str(value)) if value not in (None, "") else value
+    return bidi.isolate(str(value)) if value not in (None, "") else value
 
 
 @register.filter
 def bdi(value):
-    return text_direction.bdi(value)
+    return bidi.bdi(value)
