@@ -429,8 +429,10 @@ def _check_no_verdict_pending(case: Case, by, *, seen_version: int) -> None:
     pending = case.verdicts.filter(status=Verdict.Status.PROPOSED).select_related("author").order_by("-number").first()
     if pending is None:
         return
-    author = "you" if pending.author_id == by.pk else pending.author.get_username()
-    if case.version != seen_version and pending.author_id == by.pk:
+    mine = pending.author_id == by.pk
+    author = "you" if mine else pending.author.get_username()
+    if case.version != seen_version and mine:
+        # The same form sent twice: the first copy went through.
         raise workflow.StaleCase(
             f"You proposed verdict v{pending.number} on case #{case.pk} a moment ago and it awaits an editor; "
             "this second copy was not saved"

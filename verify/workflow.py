@@ -188,6 +188,7 @@ def check_assigning(*, case, user, by, role: str, lead=None) -> None:
     if by != user:
         check_role(by, {DESK, EDITOR}, "assign other people to cases")
     check_role(by, {REVIEWER}, "take cases")
+    # "second" is Assignment.Role.SECOND (models import this module, not the other way round).
     if role != "second" or (lead is not None and lead.pk == user.pk):
         return
     if lead is None:
@@ -196,8 +197,7 @@ def check_assigning(*, case, user, by, role: str, lead=None) -> None:
             f"{user.get_username()} can take it as lead"
         )
     raise NotPermitted(
-        f"Only the desk or an editor can add a second reviewer to a case {lead.get_username()} leads "
-        f"(case #{case.pk}); ask them to assign you"
+        f"Only the desk or an editor can add a second reviewer to a case {lead.get_username()} leads (case #{case.pk})"
     )
 
 
