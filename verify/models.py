@@ -7,6 +7,7 @@ from django.db import models, router, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from verify.bidi import isolate
 from verify.record import chain
 from verify.record.guard import AppendOnlyError, CaseEventQuerySet
 from verify.workflow import Stage
@@ -104,7 +105,8 @@ class Case(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.title}"
+        # The admin shows this among its own words (breadcrumbs, titles, messages): isolated, see verify.bidi.
+        return f"#{self.pk} {isolate(self.title)}"
 
     def get_absolute_url(self) -> str:
         return reverse("admin:verify_case_change", args=[self.pk])
@@ -158,7 +160,8 @@ class MediaItem(models.Model):
         ordering = ["collected_at"]
 
     def __str__(self) -> str:
-        return f"{self.original_name or self.kind} ({self.sha256[:12]}…)"
+        # Shown among the admin's own words, like a case's title: the file name is isolated (verify.bidi).
+        return f"{isolate(self.original_name) or self.kind} ({self.sha256[:12]}…)"
 
 
 class CaseMedia(models.Model):

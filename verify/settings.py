@@ -85,6 +85,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # The `bdi` and `isolate` filters: user text on every page is shown isolated.
+            "builtins": ["verify.templatetags.bidi"],
         },
     },
 ]
