@@ -43,6 +43,8 @@ def browser():
             f"--user-data-dir={profile}",
         ]:
             options.add_argument(argument)
+        # Keep the console, so tests can read what the browser refused (Content-Security-Policy).
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         # An explicit driver path keeps Selenium Manager from trying to download one.
         driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
         try:
@@ -79,3 +81,8 @@ def log_in(driver, base_url: str, username: str) -> None:
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
     WebDriverWait(driver, WAIT_SECONDS).until(EC.presence_of_element_located((By.ID, "user-tools")))
+
+
+def console_problems(driver, *words: str) -> list[str]:
+    """Console messages since the last call that mention any of `words` (e.g. "Content Security Policy")."""
+    return [entry["message"] for entry in driver.get_log("browser") if any(word in entry["message"] for word in words)]

@@ -89,3 +89,23 @@ def fresh_similarity_index():
     similarity.forget_index()
     yield
     similarity.forget_index()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_database_flush_lifts_the_record_guard():
+    """Transactional tests empty the throwaway test database between tests with flush, which on SQLite
+    deletes rows (and on PostgreSQL truncates): the case-event triggers refuse both, so only that
+    flush lifts them, inside its own transaction. Nowhere else does; a live database keeps them."""
+    from django.db.backends.base.operations import BaseDatabaseOperations
+
+    from verify.record import guard
+
+    flush = BaseDatabaseOperations.execute_sql_flush
+
+    def flush_with_guard_lifted(self, sql_list):
+        with guard.lifted(self.connection):
+            flush(self, sql_list)
+
+    BaseDatabaseOperations.execute_sql_flush = flush_with_guard_lifted
+    yield
+    BaseDatabaseOperations.execute_sql_flush = flush

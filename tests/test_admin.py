@@ -115,13 +115,18 @@ def test_it_assigns_the_chosen_reviewer_and_refuses_a_non_reviewer(desk_client, 
     assert CaseEvent.objects.filter(case=case, kind="assigned").count() == 1
 
 
-def test_it_lets_a_reviewer_take_a_case_for_themselves(client, desk, reviewer, other_reviewer):
+def test_it_lets_a_reviewer_take_a_case_for_themselves_but_not_join_one_someone_else_leads(
+    client, desk, reviewer, other_reviewer
+):
     case = make_case(by=desk, stage="triage")
     client.force_login(reviewer)
     act(client, "assign_to_me", [case])
     client.force_login(other_reviewer)
-    act(client, "assign_to_me", [case])
-    assert list(case.assignments.values_list("user__username", "role")) == [("rafa", "lead"), ("rina", "second")]
+    response = act(client, "assign_to_me", [case])
+    assert (
+        f"Case #{case.pk}: Only the desk or an editor can add a second reviewer to a case rafa leads (case #{case.pk})"
+    ) in [str(m) for m in response.context["messages"]]
+    assert list(case.assignments.values_list("user__username", "role")) == [("rafa", "lead")]
 
 
 def test_it_refuses_a_reviewer_assigning_someone_else(desk, reviewer, other_reviewer):

@@ -198,6 +198,24 @@ def proposed(client, desk, reviewer):
     return case
 
 
+def test_it_tells_a_reviewer_proposing_after_another_that_a_verdict_already_awaits_an_editor(
+    client, desk, reviewer, other_reviewer
+):
+    case = in_review(desk, reviewer)
+    services.assign_reviewer(case=case, user=other_reviewer, by=desk, role="second")
+    client.force_login(reviewer)
+    answer_all(client, case)
+    client.post(url("propose_verdict", case), propose_data())
+    client.force_login(other_reviewer)
+    response = client.post(url("propose_verdict", case), propose_data(summary="My own take."))
+    assert response.status_code == 200
+    assert [str(m) for m in response.context["messages"]][-1] == (
+        f"Case #{case.pk} already awaits an editor's decision on verdict v1 by rafa; "
+        "a new verdict can be proposed once an editor sends that one back"
+    )
+    assert list(case.verdicts.values_list("summary", flat=True)) == ["Old footage, new caption."]
+
+
 def test_it_lets_another_editor_approve_and_publish(client, desk, reviewer, editor):
     case = proposed(client, desk, reviewer)
     client.force_login(editor)

@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image, ImageDraw
 
+from tests.bidi import HOSTILE_NAME, HOSTILE_TITLE, html_unisolated
 from tests.extractors.helpers import make_scene
 from tests.factories import make_case
 from verify import intake, similarity
@@ -442,3 +443,14 @@ def test_it_links_a_seen_before_flag_to_the_earlier_file_and_its_case(desk, coll
 
     assert reverse("admin:verify_mediaitem_change", args=[original.pk]) in page
     assert reverse("admin:verify_case_change", args=[first_case.pk]) in page
+
+
+def test_it_shows_file_names_and_titles_with_bidi_controls_isolated(desk, collect, desk_client):
+    picture = make_scene(20, size=(900, 600))
+    case = make_case(by=desk, stage="triage", title=HOSTILE_TITLE)
+    collect(case, jpeg_of(picture), HOSTILE_NAME)
+    page = search(desk_client, f"drop{HOSTILE_NAME}", jpeg_of(captioned(picture), format="PNG")).content.decode()
+    assert HOSTILE_TITLE[3] in page
+    assert html_unisolated(page) == []
+    refused = search(desk_client, f"notes{HOSTILE_NAME}.txt", b"just some words, not a picture").content.decode()
+    assert html_unisolated(refused) == []

@@ -8,6 +8,7 @@ from functools import partial
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin import widgets as admin_widgets
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
@@ -21,6 +22,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from verify import case_story, intake, media_panel, review_views, search_views, selectors, services, workflow
+from verify.bidi import bdi, isolate
 from verify.models import (
     Assignment,
     Case,
@@ -191,6 +193,14 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+class IsolatedRawIdWidget(admin_widgets.ForeignKeyRawIdWidget):
+    """The raw-id box, with the chosen object's name beside it isolated (see verify.bidi)."""
+
+    def label_and_url_for_value(self, value):
+        label, url = super().label_and_url_for_value(value)
+        return isolate(label), url
+
+
 class SightingInline(admin.TabularInline):
     model = Sighting
     extra = 0
@@ -203,6 +213,8 @@ class SightingInline(admin.TabularInline):
             kwargs["assume_scheme"] = "https"
         if db_field.name == "caption":
             kwargs["widget"] = forms.Textarea(attrs={"rows": 2, "cols": 40})
+        if db_field.name == "media_item":
+            kwargs["widget"] = IsolatedRawIdWidget(db_field.remote_field, self.admin_site)
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
@@ -265,14 +277,16 @@ class VerdictInline(ReadOnlyInline):
     @admin.display(description="rationale")
     def rationale_text(self, verdict):
         # As the template filter does: each paragraph escaped, then wrapped in <p>.
-        return linebreaks_filter(verdict.rationale, autoescape=True)
+        return linebreaks_filter(isolate(verdict.rationale), autoescape=True)
 
     @admin.display(description="evidence")
     def evidence_list(self, verdict):
         rows = [
-            format_html('{}: <a href="{}" rel="noopener noreferrer">{}</a>', e.get("kind"), e["url"], e.get("label"))
+            format_html(
+                '{}: <a href="{}" rel="noopener noreferrer">{}</a>', e.get("kind"), e["url"], bdi(e.get("label"))
+            )
             if e.get("url")
-            else format_html("{}: {}", e.get("kind"), e.get("label"))
+            else format_html("{}: {}", e.get("kind"), bdi(e.get("label")))
             for e in verdict.evidence
         ]
         return format_html_join(mark_safe("<br>"), "{}", ((row,) for row in rows)) or "—"
@@ -281,9 +295,9 @@ class VerdictInline(ReadOnlyInline):
     def file_ratings(self, verdict):
         rows = [
             (
-                r.media_item.original_name or str(r.media_item),
+                bdi(r.media_item.original_name or str(r.media_item)),
                 r.get_category_display(),
-                f" — {r.original_context}" if r.original_context else "",
+                format_html(" — {}", bdi(r.original_context)) if r.original_context else "",
             )
             for r in verdict.media_ratings.all()
         ]
@@ -323,9 +337,9 @@ def describe_change(event: CaseEvent) -> str:
     for key in dict.fromkeys([*event.old, *event.new]):
         old, new = _readable(key, event.old.get(key)), _readable(key, event.new.get(key))
         if key in event.old and key in event.new:
-            rows.append((key.replace("_", " "), f"{old} → {new}"))
+            rows.append((key.replace("_", " "), format_html("{} → {}", bdi(old), bdi(new))))
         elif (new if key in event.new else old) != "—":
-            rows.append((key.replace("_", " "), new if key in event.new else old))
+            rows.append((key.replace("_", " "), bdi(new if key in event.new else old)))
     return format_html_join(mark_safe("<br>"), "<b>{}</b>: {}", rows)
 
 
@@ -580,9 +594,10 @@ class CaseAdmin(admin.ModelAdmin):
             messages.error(request, f"{form.fields[name].label.capitalize()}: {' '.join(form.input_errors[name])}")
         return None if bad else {name: form.cleaned_data.get(name) for name in names}
 
-    @admin.action(description="Assign to me (lead, or second if a lead is set)", permissions=["take"])
+    @admin.action(description="Assign to me (lead; desk and editors join a led case as second)", permissions=["take"])
     def assign_to_me(self, request, queryset):
         def take(case):
+            # A reviewer asking for second on a led case is refused by the service, which says why.
             role = Assignment.Role.SECOND if case.assignments.filter(role="lead").exists() else Assignment.Role.LEAD
             services.assign_reviewer(case=case, user=request.user, by=request.user, role=role)
 
@@ -719,3 +734,6 @@ class ChecklistQuestionAdmin(admin.ModelAdmin):
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
     search_fields = ["name"]
+
+
+from verify.record import admin as record_admin  # noqa: E402, F401 - fixity passes and stored files

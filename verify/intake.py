@@ -1,22 +1,19 @@
 """Intake: stream a file into content-addressed storage while hashing it, record custody, start the pipeline.
 
-Uploads, `manage.py ingest` and URL downloads all end in `ingest_stream`.
+Uploads, `manage.py ingest` and link downloads (verify/downloads.py, through verify/outbound/) all end
+in `ingest_stream`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import re
 import tempfile
 import time
 import unicodedata
-import urllib.error
-import urllib.parse
-import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import Message
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,8 +21,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from verify import pipeline, services, workflow
+from verify import outbound, pipeline, services, workflow
 from verify.models import Case, CaseEvent, CaseMedia, MediaItem
+from verify.record import fixity
+from verify.units import human_bytes
 from verify.workflow import DESK, EDITOR, REVIEWER, SYSTEM, Stage
 from workers.filetype import SNIFF_BYTES, sniff
 
@@ -74,14 +73,6 @@ def safe_original_name(name: str | None) -> str:
 
 def original_path(sha256: str) -> Path:
     return Path(settings.MEDIA_ROOT) / "originals" / sha256[:2] / sha256[2:4] / sha256
-
-
-def human_bytes(n: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:,} {unit}" if unit == "bytes" else f"{n:.1f} {unit}".replace(".0 ", " ")
-        n /= 1024
-    return f"{n} bytes"
 
 
 def store_stream(source: BinaryIO, *, max_bytes: int | None = None) -> tuple[str, int, bytes, Path]:
@@ -166,6 +157,8 @@ def ingest_stream(*, case: Case, source: BinaryIO, original_name: str | None, by
     sha256, size, head, tmp_path = store_stream(source)
     filetype = sniff(head)
     try:
+        # Bytes the archive already holds repair a damaged stored copy of them.
+        fixity.repair_from_intake(tmp_path, sha256, by=by)
         stored_new = _keep(tmp_path, sha256)
     except OSError:
         tmp_path.unlink(missing_ok=True)
@@ -227,79 +220,17 @@ def ingest_path(*, case: Case, path: Path, by) -> IntakeResult:
         return ingest_stream(case=case, source=source, original_name=path.name, by=by, origin=f"file on disk: {path}")
 
 
-def _name_from_response(url: str, headers: Message) -> str:
-    disposition = headers.get_param("filename", header="content-disposition")
-    if disposition:
-        return str(disposition)
-    return urllib.parse.unquote(urllib.parse.urlparse(url).path.rsplit("/", 1)[-1]) or "download"
+def ingest_url(
+    *, case: Case, url: str, by, on_progress: Callable[[int, int | None], None] | None = None
+) -> IntakeResult:
+    """Download a file through the guarded outbound client into the case.
 
-
-def ingest_url(*, case: Case, url: str, by, timeout: int | None = None) -> IntakeResult:
-    """Download a file over HTTP(S) into the case, with the size cap and a timeout."""
-    parsed = urllib.parse.urlparse(url.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise IntakeError(f"Only http:// and https:// links can be downloaded, not {url!r}")
-    timeout = timeout or settings.URL_DOWNLOAD_TIMEOUT
-    request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        url.strip(), headers={"User-Agent": "VerifyDesk/1 (newsroom verification)"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above
-            length = (response.headers.get("Content-Length") or "").strip()
-            declared = int(length) if length.isdigit() else None
-            if declared is not None and declared > settings.MAX_UPLOAD_BYTES:
-                raise IntakeError(
-                    f"The server says the file is {human_bytes(declared)}, over the "
-                    f"{human_bytes(settings.MAX_UPLOAD_BYTES)} limit; nothing was downloaded"
-                )
-            name = _name_from_response(response.geturl(), response.headers)
-            origin = (
-                f"downloaded from {url} (final address {response.geturl()}, HTTP {response.status}, "
-                f"{response.headers.get('Content-Type', 'no content type')})"
-            )
-            source = _Download(response, host=parsed.netloc, declared=declared, time_limit=timeout * 10)
-            return ingest_stream(case=case, source=source, original_name=name, by=by, origin=origin)
-    except urllib.error.HTTPError as exc:
-        raise IntakeError(f"The server refused the download: HTTP {exc.code} {exc.reason}") from None
-    except urllib.error.URLError as exc:
-        raise IntakeError(f"Could not reach {parsed.netloc}: {exc.reason}") from None
-    except TimeoutError:
-        raise IntakeError(f"The download from {parsed.netloc} took longer than {timeout} s and was stopped") from None
-    except http.client.HTTPException as exc:
-        raise IntakeError(f"{parsed.netloc} did not answer in valid HTTP ({type(exc).__name__}: {exc})") from None
-
-
-class _Download:
-    """Reads a download for intake, refusing one that is not the whole file.
-
-    It stops a download that trickles on past its overall time limit, and one that breaks off
-    or ends before the length the server announced: a cut file must never pass for the original.
+    The client's rules apply (no internal addresses, checked redirects, one deadline, the size cap); it
+    raises outbound.Refused or outbound.FetchFailed, and nothing is stored when it does.
     """
-
-    def __init__(self, response: BinaryIO, *, host: str, declared: int | None, time_limit: int):
-        self.response, self.host, self.declared, self.time_limit = response, host, declared, time_limit
-        self.deadline = time.monotonic() + time_limit
-        self.received = 0
-
-    def read(self, size: int = -1) -> bytes:
-        if time.monotonic() > self.deadline:
-            raise IntakeError(f"The download took longer than {self.time_limit} s in all and was stopped")
-        try:
-            chunk = self.response.read(size)
-        except TimeoutError:
-            raise  # ingest_url says which time limit it was
-        except (http.client.HTTPException, OSError) as exc:
-            raise IntakeError(
-                f"The download from {self.host} broke off after {self.received:,} bytes "
-                f"({type(exc).__name__}: {exc}); nothing was stored"
-            ) from None
-        self.received += len(chunk)
-        if not chunk and size and self.declared is not None and self.received < self.declared:
-            raise IntakeError(
-                f"The download from {self.host} ended at byte {self.received:,} of the {self.declared:,} "
-                "the server announced; nothing was stored"
-            )
-        return chunk
+    with outbound.open_url(url, on_progress=on_progress) as download:
+        origin = f"downloaded from {url.strip()} ({download.describe()})"
+        return ingest_stream(case=case, source=download, original_name=download.filename, by=by, origin=origin)
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")

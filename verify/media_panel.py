@@ -11,9 +11,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from verify import flags, intake, selectors, similarity, workflow
+from verify import downloads, flags, intake, selectors, similarity, workflow
 from verify.intake import IntakeError, human_bytes
 from verify.models import Case, Extraction, MediaItem
+from verify.record import fixity
 from verify.views import as_pretty_json
 from verify.workflow import WorkflowError
 
@@ -66,9 +67,11 @@ def add_media_view(model_admin, request: HttpRequest, case_id: int) -> HttpRespo
         raise PermissionDenied
     form = AddMediaForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        done, refused = _ingest_all(request, case, form.cleaned_data["files"], form.cleaned_data["url"])
+        done, refused = _ingest_all(request, case, form.cleaned_data["files"])
         if done:
             messages.success(request, f"{done} file(s) added to case #{case.pk}; the readers are working on them.")
+        if form.cleaned_data["url"]:
+            refused += _queue_link(request, case, form.cleaned_data["url"])
         for problem in refused:
             messages.error(request, problem)
         if not refused:
@@ -85,7 +88,7 @@ def add_media_view(model_admin, request: HttpRequest, case_id: int) -> HttpRespo
     return TemplateResponse(request, "admin/verify/case/add_media.html", context)
 
 
-def _ingest_all(request, case, files, url) -> tuple[int, list[str]]:
+def _ingest_all(request, case, files) -> tuple[int, list[str]]:
     done, refused = 0, []
     for upload in files:
         try:
@@ -102,13 +105,17 @@ def _ingest_all(request, case, files, url) -> tuple[int, list[str]]:
                 )
         except (IntakeError, WorkflowError) as exc:
             refused.append(f"{intake.safe_original_name(upload.name)}: {exc}")
-    if url:
-        try:
-            intake.ingest_url(case=case, url=url, by=request.user)
-            done += 1
-        except (IntakeError, WorkflowError) as exc:
-            refused.append(f"{url}: {exc}")
     return done, refused
+
+
+def _queue_link(request, case, url) -> list[str]:
+    """Queue the link for the workers; the download's progress and outcome show in the media panel."""
+    try:
+        downloads.queue_link_download(case=case, url=url, by=request.user)
+    except (IntakeError, WorkflowError) as exc:
+        return [f"{url}: {exc}"]
+    messages.success(request, f"{url} is queued for download; its progress shows under the media on the case page.")
+    return []
 
 
 def media_panel_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse:
@@ -122,10 +129,14 @@ def panel_context(case: Case) -> dict:
     by_item: dict[int | None, list] = {}
     for flag in flags.case_flags(case):
         by_item.setdefault(flag.media_item_id, []).append(flag)
+    damaged = fixity.damaged_files([entry["item"] for entry in panel["items"]])
     for entry in panel["items"]:
         entry.update(_presentation(entry["item"], entry["extractions"]))
         entry["flags"] = by_item.get(entry["item"].pk, [])
+        entry["damaged"] = damaged.get(entry["item"].pk, [])
     panel["case_flags"] = by_item.get(None, [])
+    panel["downloads"] = selectors.case_link_downloads(case)
+    panel["downloads_pending"] = sum(not download.is_finished for download in panel["downloads"])
     return {"case": case, "panel": panel, "map_tile_url": settings.MAP_TILE_URL}
 
 

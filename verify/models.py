@@ -3,10 +3,13 @@
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, router, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from verify.bidi import isolate
+from verify.record import chain
+from verify.record.guard import AppendOnlyError, CaseEventQuerySet
 from verify.workflow import Stage
 
 User = settings.AUTH_USER_MODEL
@@ -102,7 +105,8 @@ class Case(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.title}"
+        # The admin shows this among its own words (breadcrumbs, titles, messages): isolated, see verify.bidi.
+        return f"#{self.pk} {isolate(self.title)}"
 
     def get_absolute_url(self) -> str:
         return reverse("admin:verify_case_change", args=[self.pk])
@@ -156,7 +160,8 @@ class MediaItem(models.Model):
         ordering = ["collected_at"]
 
     def __str__(self) -> str:
-        return f"{self.original_name or self.kind} ({self.sha256[:12]}…)"
+        # Shown among the admin's own words, like a case's title: the file name is isolated (verify.bidi).
+        return f"{isolate(self.original_name) or self.kind} ({self.sha256[:12]}…)"
 
 
 class CaseMedia(models.Model):
@@ -405,6 +410,9 @@ class CaseEvent(models.Model):
         VERDICT_PROPOSED = "verdict_proposed", "Verdict proposed"
         VERDICT_APPROVED = "verdict_approved", "Verdict approved"
         VERDICT_SENT_BACK = "verdict_sent_back", "Verdict sent back"
+        LINK_DOWNLOAD = "link_download", "Link download"
+        FILE_DAMAGED = "file_damaged", "Stored file found damaged"
+        FILE_REPAIRED = "file_repaired", "Stored file repaired"
 
     # PROTECT: a case with history cannot be deleted; dismiss it instead.
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
@@ -416,21 +424,34 @@ class CaseEvent(models.Model):
     old = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     new = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     note = models.TextField(blank=True)
+    # The hash chain (verify/record/chain.py): SHA-256 of this event's content and of the digest before it.
+    previous_digest = models.CharField(max_length=64, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+
+    objects = CaseEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["at", "pk"]
         indexes = [models.Index(fields=["case", "at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "previous_digest"], name="case_event_chain_never_forks"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.actor or 'system'}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
-            raise ValueError("Case events are append-only; write a new event instead of editing one")
-        super().save(*args, **kwargs)
+            raise AppendOnlyError(
+                f"Case events are append-only: event #{self.pk} cannot be changed; record a new event instead"
+            )
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            chain.seal([self], using=using)
+            super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise ValueError("Case events are append-only and cannot be deleted")
+        raise AppendOnlyError(f"Case events are append-only: event #{self.pk} cannot be deleted")
 
 
 class MediaHash(models.Model):
@@ -474,3 +495,46 @@ class Flag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_severity_display()}: {self.message}"
+
+
+class LinkDownload(models.Model):
+    """A link given to the desk to download: queued from the case page, run on a worker to one outcome."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Downloading"
+        OK = "ok", "Downloaded"
+        REFUSED = "refused", "Refused"
+        FAILED = "failed", "Failed"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="link_downloads")
+    url = models.URLField("URL", max_length=2000)
+    requested_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    reason = models.TextField(blank=True, help_text="Why it was refused or failed, or what was stored.")
+    bytes_received = models.PositiveBigIntegerField(default=0)
+    bytes_expected = models.PositiveBigIntegerField(null=True, blank=True)
+    # Deliveries that started the download; one whose worker keeps dying is given up on.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    media_item = models.ForeignKey(
+        MediaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="link_downloads"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # The last sign of life: queued, started, or bytes received (written every second or so).
+    touched_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["status", "touched_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.url} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+from verify.record.models import FixityCheck, StoredFile  # noqa: E402, F401 - the record's own models

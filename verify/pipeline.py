@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from verify import flags, services, similarity, workflow
 from verify.models import Case, Extraction, MediaItem, storable_json
+from verify.record import fixity
 from verify.workflow import Stage
 from workers.extractors import extractors_for, perceptual, registry
 from workers.extractors.base import ExtractionFailed, Unsupported
@@ -106,9 +107,11 @@ def run_extraction(extraction_id: int) -> str | None:
     item = extraction.media_item
     module = registry()[extraction.extractor]
     out_dir = artifacts_dir(item, module.NAME)
+    fixity.forget_derived(item, module.NAME)
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
     status, result, error = _read(module, item, out_dir)
+    fixity.record_derived(item, module.NAME, out_dir)
     _finish(extraction, status, result=result, error=error)
     after_outcome(item, extractor=module.NAME)
     return extraction.status

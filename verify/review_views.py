@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from verify import flags, selectors, services, workflow
+from verify.bidi import isolate
 from verify.models import (
     Assignment,
     Case,
@@ -143,17 +144,19 @@ class VerdictForm(forms.Form):
 
     def __init__(self, *args, case: Case, **kwargs):
         super().__init__(*args, **kwargs)
+        # Each choice's label sits beside its checkbox: user text in it is isolated (verify.bidi).
         self.fields["evidence_sightings"].queryset = case.sightings.all()
+        self.fields["evidence_sightings"].label_from_instance = lambda s: isolate(str(s))
         self.fields["evidence_readings"].queryset = (
             Extraction.objects.filter(media_item__cases=case, status=Extraction.Status.OK)
             .select_related("media_item")
             .order_by("media_item__original_name", "extractor")
         )
         self.fields["evidence_readings"].label_from_instance = lambda e: (
-            f"{e.media_item.original_name}: {e.extractor} reading"
+            f"{isolate(e.media_item.original_name)}: {e.extractor} reading"
         )
         self.fields["evidence_flags"].queryset = flags.case_flags(case)
-        self.fields["evidence_flags"].label_from_instance = services.flag_label
+        self.fields["evidence_flags"].label_from_instance = lambda f: isolate(services.flag_label(f))
 
     clean_evidence_links = ChecklistAnswerForm.clean_evidence_links
 

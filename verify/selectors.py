@@ -11,6 +11,7 @@ from verify.models import (
     ChecklistItem,
     Extraction,
     Flag,
+    LinkDownload,
     MediaRating,
     Sighting,
     Verdict,
@@ -47,6 +48,13 @@ def case_media_panel(case: Case) -> dict:
         finished += sum(e.is_finished for e in extractions.values())
         items.append({"link": link, "item": link.media_item, "extractions": extractions})
     return {"items": items, "total": total, "finished": finished, "pending": total - finished}
+
+
+def case_link_downloads(case: Case, limit: int = 20) -> list[LinkDownload]:
+    """The case's latest link downloads, newest first, with who asked and what they became."""
+    return list(
+        case.link_downloads.select_related("requested_by", "media_item").order_by("-requested_at", "-pk")[:limit]
+    )
 
 
 def report_cases(queryset: QuerySet[Case] | None = None) -> QuerySet[Case]:

@@ -237,14 +237,13 @@ def assign_reviewer(*, case: Case, user, by, role: str = Assignment.Role.LEAD) -
     if REVIEWER not in workflow.roles_of(user):
         raise WorkflowError(f"{user.get_username()} is not a reviewer; only reviewers can be assigned to cases")
     by_roles = workflow.roles_of(by)
-    if not by_roles & {DESK, EDITOR}:
-        if by != user:
-            check_role(by, {DESK, EDITOR}, "assign other people to cases")
-        check_role(by, {REVIEWER}, "take cases")
-    if case.stage in workflow.CLOSED_STAGES:
-        raise WorkflowError(f"Case #{case.pk} is {Stage(case.stage).label}; closed cases are not assigned")
+    # Locked before reading who holds which role, so that the rules below see what is committed.
     Case.objects.select_for_update().filter(pk=case.pk).first()
     current = {a.role: a for a in case.assignments.select_related("user")}
+    lead = current.get(Assignment.Role.LEAD)
+    workflow.check_assigning(case=case, user=user, by=by, role=role, lead=lead.user if lead else None)
+    if case.stage in workflow.CLOSED_STAGES:
+        raise WorkflowError(f"Case #{case.pk} is {Stage(case.stage).label}; closed cases are not assigned")
     held = current.get(role)
     if held and held.user_id == user.pk:
         return held
@@ -382,6 +381,11 @@ def propose_verdict(
     per file judged; `evidence` the sightings, extractions, flags and links the verdict rests on.
     """
     check_role(by, {REVIEWER}, "propose verdicts")
+    seen = case
+    # Locked and read afresh: of two reviewers proposing at once, the second waits here
+    # until the first has committed, then is told whose verdict came first.
+    case = Case.objects.select_for_update().get(pk=seen.pk)
+    _check_no_verdict_pending(case, by, seen_version=seen.version)
     if not case.assignments.filter(user=by).exists():
         raise workflow.NotPermitted(
             f"{by.get_username()} is not assigned to case #{case.pk}; only its reviewers propose its verdict"
@@ -414,7 +418,34 @@ def propose_verdict(
         by=by,
         new={"version": number, "rating": rating, "confidence": confidence, "summary": verdict.summary},
     )
+    seen.stage, seen.version, seen.updated_at = case.stage, case.version, case.updated_at
     return verdict
+
+
+def _check_no_verdict_pending(case: Case, by, *, seen_version: int) -> None:
+    """Refuse a proposal while another one awaits an editor, saying whose it is and when it came."""
+    if case.stage != Stage.AWAITING_APPROVAL:
+        return
+    pending = case.verdicts.filter(status=Verdict.Status.PROPOSED).select_related("author").order_by("-number").first()
+    if pending is None:
+        return
+    mine = pending.author_id == by.pk
+    author = "you" if mine else pending.author.get_username()
+    if case.version != seen_version and mine:
+        # The same form sent twice: the first copy went through.
+        raise workflow.StaleCase(
+            f"You proposed verdict v{pending.number} on case #{case.pk} a moment ago and it awaits an editor; "
+            "this second copy was not saved"
+        )
+    if case.version != seen_version:
+        raise workflow.StaleCase(
+            f"{author} proposed verdict v{pending.number} on case #{case.pk} while you were writing yours; "
+            "it now awaits an editor. Yours was not saved: reload the case to read theirs."
+        )
+    raise workflow.ConditionNotMet(
+        f"Case #{case.pk} already awaits an editor's decision on verdict v{pending.number} by {author}; "
+        "a new verdict can be proposed once an editor sends that one back"
+    )
 
 
 EVIDENCE_KINDS = ("sighting", "extraction", "flag", "link")

@@ -3,6 +3,7 @@
 import importlib.util
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -66,9 +67,6 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # After authentication, because it asks who is sending; its request phase runs before
-    # CsrfViewMiddleware.process_view, the first thing that reads (and spools) a posted body.
-    "verify.upload_limits.RequestBodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -87,6 +85,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # The `bdi` and `isolate` filters: user text on every page is shown isolated.
+            "builtins": ["verify.templatetags.bidi"],
         },
     },
 ]
@@ -223,9 +223,91 @@ SIMILARITY_MAX_DISTANCE = envint("SIMILARITY_MAX_DISTANCE", 8)
 SIMILARITY_STRICT_DISTANCE = envint("SIMILARITY_STRICT_DISTANCE", 4)
 SIMILARITY_MIN_FRAMES = envint("SIMILARITY_MIN_FRAMES", 2)
 
+# Signing in and security headers (README "Signing in").
+# Failed sign-ins are counted per account and per address by django-axes; either limit locks
+# sign-ins for SIGNIN_LOCKOUT_MINUTES after the last failure (0: until an administrator unlocks).
+# The address limit is higher because a newsroom often signs in from behind one shared address.
+INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp", "csp", "verify.signin"]
+MIDDLEWARE += [
+    "verify.signin.headers.DeskCSPMiddleware",
+    "verify.signin.headers.PermissionsPolicyMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # after AuthenticationMiddleware
+    "verify.signin.middleware.EditorsEnrolMiddleware",  # after OTPMiddleware
+    "axes.middleware.AxesMiddleware",  # last, so that its lockout page gets every header above
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out sign-in before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+SIGNIN_FAILURE_LIMIT = envint("SIGNIN_FAILURE_LIMIT", 5)
+SIGNIN_ADDRESS_FAILURE_LIMIT = envint("SIGNIN_ADDRESS_FAILURE_LIMIT", 20)
+SIGNIN_LOCKOUT_MINUTES = envint("SIGNIN_LOCKOUT_MINUTES", 15)
+AXES_FAILURE_LIMIT = SIGNIN_FAILURE_LIMIT
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "verify.signin.throttle.SignInHandler"
+AXES_COOLOFF_TIME = timedelta(minutes=SIGNIN_LOCKOUT_MINUTES) if SIGNIN_LOCKOUT_MINUTES else None
+AXES_LOCKOUT_CALLABLE = "verify.signin.throttle.lockout_response"
+# A success must not wipe the address's count: one valid account would reset a spray from that address.
+AXES_RESET_ON_SUCCESS = False
+AXES_VERBOSE = False  # no banner on every manage.py command
+# Behind SIGNIN_PROXY_COUNT reverse proxies, the client's address is read from X-Forwarded-For.
+SIGNIN_PROXY_COUNT = envint("SIGNIN_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "verify.signin.throttle.client_address"
+OTP_TOTP_ISSUER = "Verify Desk"
+# Editors must enrol a TOTP device, and sign in with it, before anything else.
+OTP_REQUIRED_FOR_EDITORS = envbool("OTP_REQUIRED_FOR_EDITORS")
+# The policy for desk pages; verify.signin.headers adds the map tile host to img-src when tiles are
+# configured, and the public verdict page has a stricter one of its own.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # No 'unsafe-inline': the one inline style Django's admin writes (change_list.html, for a list
+        # without actions) is allowed by its hash; tests/signin/test_headers.py checks it still matches.
+        "style-src": ["'self'", "'sha256-blvLUW3UscWqsXGByNOqdBboM+ShWAuugp2mC/wbafU='"],
+        # data: for Leaflet's blank placeholder tile; images cannot run code.
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+SECURE_REFERRER_POLICY = "same-origin"
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "geolocation", "gyroscope",
+        "magnetometer", "microphone", "midi", "payment", "usb", "screen-wake-lock", "xr-spatial-tracking",
+    )
+}  # fmt: skip
+# Outbound fetches (verify/outbound/). The desk never fetches from addresses inside this network or on
+# its own machine; OUTBOUND_ALLOW lists the exceptions (host names, host:port, addresses or CIDR
+# networks, comma-separated), e.g. an intranet source. OUTBOUND_PROXY_URL sends every fetch through a
+# proxy (which must itself refuse internal addresses). A link's whole download, redirects included,
+# ends at URL_DOWNLOAD_DEADLINE seconds; URL_DOWNLOAD_TIMEOUT above bounds each wait for data.
+OUTBOUND_ALLOW = envlist("OUTBOUND_ALLOW")
+OUTBOUND_PROXY_URL = os.getenv("OUTBOUND_PROXY_URL", "").strip()
+URL_DOWNLOAD_DEADLINE = envint("URL_DOWNLOAD_DEADLINE", 600)
+# Every minute, so that a link download whose message or worker was lost is re-sent within about two.
+CELERY_BEAT_SCHEDULE["requeue-stalled-extractions"]["schedule"] = 60
+# Fixity (verify/record/fixity.py): every FIXITY_SLICE_MINUTES beat re-hashes the files checked
+# longest ago and walks the next cases' event chains, in slices sized so that the whole archive
+# is covered once every FIXITY_PERIOD_HOURS (a week by default). `manage.py check_integrity` checks all of it at once.
+FIXITY_PERIOD_HOURS = envint("FIXITY_PERIOD_HOURS", 7 * 24)
+FIXITY_SLICE_MINUTES = envint("FIXITY_SLICE_MINUTES", 5)
+CELERY_BEAT_SCHEDULE["check-fixity-slice"] = {
+    "task": "workers.tasks.check_fixity_slice",
+    "schedule": FIXITY_SLICE_MINUTES * 60,
+}
+
 # Request bodies (verify/upload_limits.py). The largest body one request may send, all its files
 # together: one file at MAX_UPLOAD_BYTES plus room for the form around it; a larger declared body
 # is refused from its headers, before it is read or spooled. Uploads spool to FILE_UPLOAD_TEMP_DIR
 # (the system's temporary folder when unset) while they arrive.
 MAX_REQUEST_BYTES = envint("MAX_REQUEST_BYTES", MAX_UPLOAD_BYTES + 4 * 1024**2)
 FILE_UPLOAD_TEMP_DIR = os.getenv("FILE_UPLOAD_TEMP_DIR") or None
+# Last: it asks who is sending (AuthenticationMiddleware), and its refusals get every header the
+# middleware above adds. Its request phase still runs before CsrfViewMiddleware.process_view, the
+# first thing that reads (and spools) a posted body.
+MIDDLEWARE += ["verify.upload_limits.RequestBodyLimitMiddleware"]

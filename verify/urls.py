@@ -6,10 +6,14 @@ from django.views.generic import RedirectView
 
 from verify import views
 from verify.reports.public import public_verdict
+from verify.signin.forms import SignInForm
+from verify.signin.views import two_factor
 
 admin.site.site_header = "Verify Desk"
 admin.site.site_title = "Verify Desk"
 admin.site.index_title = "Verification desk"
+admin.site.login_form = SignInForm
+admin.site.login_template = "signin/login.html"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
@@ -17,5 +21,6 @@ urlpatterns = [
     path("desk/media/<str:sha256>/original", views.media_original, name="media-original"),
     path("desk/media/<str:sha256>/<str:extractor>/<str:name>", views.media_artifact, name="media-artifact"),
     path("verdicts/<int:case_id>/", public_verdict, name="public-verdict"),
+    path("admin/two-factor/", two_factor, name="signin-two-factor"),
     path("admin/", admin.site.urls),
 ]

@@ -176,6 +176,31 @@ def check_role(user, allowed: frozenset[str] | set[str], doing: str) -> None:
         raise NotPermitted(f"Only {needed} staff may {doing}; {who} is not")
 
 
+def check_assigning(*, case, user, by, role: str, lead=None) -> None:
+    """Raise NotPermitted unless `by` may make `user` the `role` reviewer of `case`, whose lead is `lead` (or None).
+
+    The desk and editors assign anyone to either role. A reviewer only takes a case
+    for themself, and only as its lead: a second reviewer is a check on the lead, so
+    the desk or an editor chooses them, never the reviewer who would do the checking.
+    """
+    if roles_of(by) & {DESK, EDITOR}:
+        return
+    if by != user:
+        check_role(by, {DESK, EDITOR}, "assign other people to cases")
+    check_role(by, {REVIEWER}, "take cases")
+    # "second" is Assignment.Role.SECOND (models import this module, not the other way round).
+    if role != "second" or (lead is not None and lead.pk == user.pk):
+        return
+    if lead is None:
+        raise NotPermitted(
+            f"Only the desk or an editor can add a second reviewer to case #{case.pk}; "
+            f"{user.get_username()} can take it as lead"
+        )
+    raise NotPermitted(
+        f"Only the desk or an editor can add a second reviewer to a case {lead.get_username()} leads (case #{case.pk})"
+    )
+
+
 def check_transition(*, case, to: str, user, note: str = "", via: str = "") -> Transition:
     """Raise a WorkflowError saying why `user` may not move `case` to `to`; else return the move."""
     move = transition_for(case.stage, to)

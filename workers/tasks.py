@@ -33,19 +33,21 @@ class ExtractionTask(Task):
             log.exception("Could not record extraction %s as stopped by the time limit", extraction_id)
 
 
-@shared_task(
-    name="workers.tasks.run_extraction",
-    base=ExtractionTask,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=6,
-    # The outcome is the Extraction row; nobody reads a result backend entry.
-    ignore_result=True,
-)
+# A task whose outcome is a row: redelivered when its worker dies, retried only for the database,
+# and no result backend entry (nobody reads one).
+RECORDED_OUTCOME = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 2,
+    "retry_backoff_max": 120,
+    "retry_jitter": True,
+    "max_retries": 6,
+    "ignore_result": True,
+}
+
+
+@shared_task(name="workers.tasks.run_extraction", base=ExtractionTask, **RECORDED_OUTCOME)
 def run_extraction(extraction_id: int) -> str | None:
     """Run one extractor on one media item; redelivery of a finished extraction does nothing."""
     from verify import pipeline
@@ -53,15 +55,32 @@ def run_extraction(extraction_id: int) -> str | None:
     return pipeline.run_extraction(extraction_id)
 
 
+@shared_task(
+    name="workers.tasks.run_link_download",
+    **RECORDED_OUTCOME,
+    # The client stops the download at URL_DOWNLOAD_DEADLINE; these only catch what it cannot.
+    soft_time_limit=settings.URL_DOWNLOAD_DEADLINE + 60,
+    time_limit=settings.URL_DOWNLOAD_DEADLINE + 90,
+)
+def run_link_download(download_id: int) -> str | None:
+    """Download one queued link into its case; the outcome is the LinkDownload row."""
+    from verify import downloads
+
+    return downloads.run_link_download(download_id)
+
+
 @shared_task(name="workers.tasks.requeue_stalled_extractions")
 def requeue_stalled_extractions() -> int:
-    """Re-send extractions that a lost message or a dead worker left unfinished."""
-    from verify import pipeline
+    """Re-send extractions and link downloads that a lost message or a dead worker left unfinished."""
+    from verify import downloads, pipeline
     from verify.intake import remove_abandoned_uploads
 
     count = pipeline.requeue_stalled()
     if count:
         log.warning("Re-sent %d stalled extraction task(s)", count)
+    resent = downloads.requeue_stalled()
+    if resent:
+        log.warning("Re-sent %d stalled link download(s)", resent)
     removed = remove_abandoned_uploads()
     if removed:
         log.warning("Removed %d partial upload(s) abandoned by a stopped intake", removed)
@@ -77,3 +96,11 @@ def report_overdue_cases() -> list[int]:
     for pk, title, deadline in overdue:
         log.warning("Case #%s is past its deadline (%s): %s", pk, deadline.isoformat(), title)
     return [pk for pk, _, _ in overdue]
+
+
+@shared_task(name="workers.tasks.check_fixity_slice", ignore_result=True)
+def check_fixity_slice() -> int:
+    """Re-hash the next slice of stored files and walk the next cases' event chains; returns the pass's id."""
+    from verify.record import fixity
+
+    return fixity.check_next_slice().pk

@@ -97,4 +97,13 @@ def test_it_links_only_web_addresses(client, published):
 
 def test_it_sends_a_strict_content_security_policy(client, published):
     response = page(client, published.pk)
-    assert response["Content-Security-Policy"].startswith("default-src 'none'")
+    directives = set(response["Content-Security-Policy"].split("; "))
+    assert {"default-src 'none'", "style-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"} <= directives
+    assert "unsafe-inline" not in response["Content-Security-Policy"]
+    assert response["Referrer-Policy"] == "same-origin"
+    assert "camera=()" in response["Permissions-Policy"]
+
+
+def test_it_keeps_the_map_tile_host_out_of_its_policy(client, published, settings):
+    settings.MAP_TILE_URL = "https://tiles.example.org/{z}/{x}/{y}.png"
+    assert "tiles.example.org" not in page(client, published.pk)["Content-Security-Policy"]

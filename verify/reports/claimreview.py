@@ -10,6 +10,7 @@ import json
 
 from django.utils.safestring import SafeString, mark_safe
 
+from verify import bidi
 from verify.models import Case, MediaItem, Platform, Sighting, Verdict
 from verify.reports import NotPublished, check_published, organisation
 from verify.reports.data import public_url
@@ -190,11 +191,13 @@ def claim_review(case: Case) -> dict:
 def dumps(data: dict, indent: int | None = None) -> str:
     """JSON-LD text that is safe inside an HTML <script> element: no <, > or & appear literally,
     so "</script>" or "<!--" in any free text cannot end or confuse the element."""
-    text = json.dumps(data, ensure_ascii=False, indent=indent)
+    text = json.dumps(bidi.isolate_all(data), ensure_ascii=False, indent=indent)
     for char, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e")):
         text = text.replace(char, escaped)
     # U+2028/2029 end a line in JavaScript; escaped too, for consumers that eval.
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    # Free text is isolated for whoever shows it (verify.bidi), and its bidi controls escaped in the page source.
+    return bidi.escape_in_json(text)
 
 
 def script_tag(data: dict) -> SafeString:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
+from verify import bidi
 from verify.models import Case
 from verify.reports.data import case_report
 from verify.selectors import report_cases
@@ -41,15 +42,16 @@ BOM = "\ufeff"
 
 
 def excel_safe(value) -> str | int | float:
-    """The cell for `value`: numbers stay numbers, text that would start a formula gets a leading apostrophe."""
+    """The cell for `value`: numbers stay numbers; text is isolated (see verify.bidi), and text that would
+    start a formula, once the bidi controls before it are set aside, gets a leading apostrophe."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int | float):
         return value
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    text = bidi.isolate(str(value))
+    return "'" + text if bidi.strip_leading_controls(text).startswith(FORMULA_PREFIXES) else text
 
 
 def case_row(report: dict) -> list:

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from verify import bidi
 from verify.models import Case
 from verify.reports.data import REPORT_SCHEMA_VERSION, case_report
 from verify.selectors import report_cases
@@ -18,7 +19,8 @@ CHUNK_SIZE = 200  # as in reports/csv.py: what bench/csv_export.py showed keeps 
 
 
 def _dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=False)
+    # Text is isolated as every export shows it (verify.bidi), and its bidi controls escaped in the file.
+    return bidi.escape_in_json(json.dumps(bidi.isolate_all(value), ensure_ascii=False, sort_keys=False))
 
 
 def stream_json(queryset: QuerySet[Case], generated_at=None) -> Iterator[bytes]:

@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from PIL import ImageFile
 
+from verify import bidi
 from verify.models import Case, CaseEvent, MediaItem, MediaReviewCategory
 from verify.pipeline import artifacts_dir
 from verify.reports import NoVerdict, organisation
@@ -145,6 +146,8 @@ def verdict_context(case: Case) -> dict:
         entry["detail"] = _event_detail(event)
     report["verdict"]["media_category"] = _category_label(report["verdict"]["media_category"])
     _readable_times(report)
+    # Every piece of text is isolated before the template sees it (verify.bidi).
+    report = bidi.isolate_all(report)
     return {
         "report": report,
         "verdict": report["verdict"],

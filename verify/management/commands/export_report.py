@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Iterable
@@ -12,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from verify.models import Case
 from verify.reports import ReportError, load_report_case
-from verify.reports.claimreview import claim_review
+from verify.reports.claimreview import claim_review, dumps
 from verify.reports.csv import stream_csv
 from verify.reports.json import stream_json
 from verify.reports.pdf import render_pdf
@@ -91,4 +90,5 @@ class Command(BaseCommand):
         # Rendered before the file is opened: a refusal leaves nothing behind.
         if fmt == "pdf":
             return [render_pdf(case)]
-        return [json.dumps(claim_review(case), indent=2, ensure_ascii=False).encode("utf-8") + b"\n"]
+        # The same text as the report page's JSON-LD download.
+        return [(dumps(claim_review(case), indent=2) + "\n").encode("utf-8")]
