@@ -15,12 +15,17 @@ from django.http import HttpRequest, HttpResponse
 
 from verify.intake import human_bytes
 
-# A stranger's request carries at most a sign-in form (a few hundred bytes); never files.
+# A stranger's request carries at most a sign-in form (a few hundred bytes). A body this small is
+# parsed in memory (FILE_UPLOAD_MAX_MEMORY_SIZE is far larger), so nothing of it is ever spooled.
 ANONYMOUS_MAX_BYTES = 64 * 1024
 
 
 class RequestBodyLimitMiddleware:
-    """Answer 413, 411 or 403 from the headers alone, so that a refused body is never read or spooled."""
+    """Answer 413, 411 or 403 from the headers alone, so that a refused body is never read or spooled.
+
+    Over MAX_REQUEST_BYTES: 413 for anyone. Of unstated size (chunked): 411. From anyone but a signed-in
+    desk user, over ANONYMOUS_MAX_BYTES: 403 for files (multipart), 413 for anything else.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -50,17 +55,15 @@ def refuse_body(request: HttpRequest) -> HttpResponse | None:
             f"(at most {human_bytes(settings.MAX_UPLOAD_BYTES)} a file); nothing of it was read or stored. "
             "Add large files one at a time, or in several smaller uploads.",
         )
-    if _is_desk_user(request):
+    if _is_desk_user(request) or declared <= ANONYMOUS_MAX_BYTES:
         return None
     if request.content_type == "multipart/form-data":
         return _refusal(403, "Sign in to the desk to upload files; nothing of this upload was read or stored.")
-    if declared > ANONYMOUS_MAX_BYTES:
-        return _refusal(
-            413,
-            f"This request is {human_bytes(declared)}; without signing in, a request may carry at most "
-            f"{human_bytes(ANONYMOUS_MAX_BYTES)}. Nothing of it was read.",
-        )
-    return None
+    return _refusal(
+        413,
+        f"This request is {human_bytes(declared)}; without signing in, a request may carry at most "
+        f"{human_bytes(ANONYMOUS_MAX_BYTES)}. Nothing of it was read.",
+    )
 
 
 def _declared_length(request: HttpRequest) -> int | None:
