@@ -100,15 +100,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "FILE_UPLOAD_TEMP_DIR": str(spool),
         "MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
     }
-    migrate = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+
+    def manage(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    manage("migrate", "--noinput", "-v", "0")
     sign_in = (
         "from django.contrib.auth.models import User\n"
         "from django.test import Client\n"
@@ -117,19 +117,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "client.force_login(user)\n"
         "print(client.cookies['sessionid'].value)\n"
     )
-    shell = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", sign_in],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert shell.returncode == 0, shell.stdout + shell.stderr
+    session = manage("shell", "-c", sign_in).split()[-1]  # after the shell's own lines
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", "verify.wsgi:application", "--bind", f"127.0.0.1:{port}"]
     process = Process.start("web", command + ["--workers", "1", "--timeout", "60"], env, run_dir)
-    running = Server(("127.0.0.1", port), spool, shell.stdout.split()[-1], process)
+    running = Server(("127.0.0.1", port), spool, session, process)
 
     def answers() -> bool:
         try:

@@ -15,7 +15,14 @@ import pillow_heif
 from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
 
 from workers.extractors.base import ExtractionFailed, Unsupported
-from workers.extractors.imaging import FULL_SIZE_PIXELS, has_detail, heif_rgb_within, open_header, too_large_to_decode
+from workers.extractors.imaging import (
+    FULL_SIZE_PIXELS,
+    UPRIGHT,
+    has_detail,
+    heif_rgb_within,
+    open_header,
+    too_large_to_decode,
+)
 from workers.extractors.jpeg_tables import IJG_CHROMINANCE, IJG_LUMINANCE, nearest_quality
 
 NAME = "image"
@@ -232,18 +239,6 @@ def _exif_thumbnail(exif_block: bytes | None) -> dict:
     orientation = exif.get(0x0112)  # the main image's; the thumbnail is stored the same way up
     thumbnail = _thumbnail_reading(tiff[offset : offset + length], orientation)
     return {"has_exif_thumbnail": True, "exif_thumbnail": thumbnail}
-
-
-# EXIF orientation → the turn that shows the image upright.
-UPRIGHT = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 
 
 def _thumbnail_phash(thumbnail: Image.Image, orientation) -> str | None:
