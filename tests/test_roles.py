@@ -15,6 +15,7 @@ READ_ALL = {
     "view_mediahash",
     "view_mediaitem",
     "view_mediarating",
+    "view_publication",
     "view_sighting",
     "view_tag",
     "view_verdict",

@@ -1,11 +1,36 @@
-"""Freeze every case published before publications existed: one publication each, from its approved verdict.
+"""Freeze every case published before publications existed: one publication each, from its approved verdict;
+and let every role read publications.
 
 The document is built by the same code that freezes a new approval (verify.record.snapshot), fed
 with this migration's historical models; that code reads fields and prefetched relations only.
 """
 
+from importlib import import_module
+
 from django.db import migrations
 from django.db.models import F, Prefetch
+
+# The role grants work as in 0007: create the permissions now, then add them to each group.
+_grants = import_module("verify.migrations.0007_newer_view_permissions")
+READ_PUBLICATIONS = {role: ["view_publication"] for role in ("desk", "reviewer", "editor")}
+
+
+def grant(apps, schema_editor):
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        _grants.create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    for role, codenames in READ_PUBLICATIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.add(*_grants._permissions(apps, codenames))
+
+
+def revoke(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    for role, codenames in READ_PUBLICATIONS.items():
+        for group in Group.objects.filter(name=role):
+            group.permissions.remove(*_grants._permissions(apps, codenames))
 
 
 def _report_cases(apps):
@@ -69,4 +94,7 @@ def snapshot_published(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("verify", "0013_publication")]
 
-    operations = [migrations.RunPython(snapshot_published, migrations.RunPython.noop)]
+    operations = [
+        migrations.RunPython(grant, revoke),
+        migrations.RunPython(snapshot_published, migrations.RunPython.noop),
+    ]

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from verify import services, workflow
 from verify.models import Case, CaseEvent, MediaItem, Publication, Verdict
+from verify.record import frozen
 from verify.record.snapshot import snapshot_document
 from verify.reports import load_report_case
 from verify.workflow import EDITOR, Stage, WorkflowError, check_role
@@ -82,12 +83,14 @@ def reopen_case(*, case: Case, by, kind: str, reason: str) -> Case:
     )
 
 
-def send_back_for_new_file(*, case: Case, media_item: MediaItem) -> Case:
-    """A file joined a case whose verdict awaits approval: the verdict goes back to review, as the system.
+def file_added(*, case: Case, media_item: MediaItem) -> Case:
+    """A file joined `case`: refused if the case is published (an approval may have won the race
+    since intake looked), and a verdict awaiting approval goes back to review, as the system.
 
     Call inside the transaction that links the file. Returns the case as it is now.
     """
     current = Case.objects.select_for_update().get(pk=case.pk)
+    frozen.check_editable(current, "add files")
     if current.stage != Stage.AWAITING_APPROVAL:
         return current
     verdict = current.verdicts.filter(status=Verdict.Status.PROPOSED).order_by("-number").first()
