@@ -106,6 +106,10 @@ def _what(event: CaseEvent) -> list[str]:
         target = new.get("stage")
         label = Stage(target).label if target in Stage.values else target
         return [f"moved the case to {label}"]
+    if event.kind == kinds.SIGHTING_ADDED:
+        return ["added a sighting"]
+    if event.kind == kinds.SIGHTING_CHANGED:
+        return ["changed a sighting"]
     if event.kind == kinds.CHECKLIST_ANSWERED:
         return [f"answered the checklist ({old.get('question', 'a question')})"]
     if event.kind == kinds.ASSIGNED:
@@ -122,8 +126,17 @@ def _what(event: CaseEvent) -> list[str]:
     return [event.get_kind_display().lower()]
 
 
+CHECKLIST_PART = "answered the checklist ("
+
+
 def _joined(parts: list[str]) -> str:
     parts = list(dict.fromkeys(parts))
+    # Several answers read as one: "answered the checklist (provenance, source, date)".
+    questions = [part.removeprefix(CHECKLIST_PART)[:-1] for part in parts if part.startswith(CHECKLIST_PART)]
+    if len(questions) > 1:
+        first = next(i for i, part in enumerate(parts) if part.startswith(CHECKLIST_PART))
+        parts = [part for part in parts if not part.startswith(CHECKLIST_PART)]
+        parts.insert(first, f"{CHECKLIST_PART}{', '.join(questions)})")
     if len(parts) <= 1:
         return "".join(parts)
     # "changed the claim and changed the deadline" reads "changed the claim and the deadline".
