@@ -482,8 +482,8 @@ class CaseAdmin(admin.ModelAdmin):
             extra_context.update(case_story.story_context(case))
             extra_context["can_add_media"] = bool(workflow.roles_of(request.user) & intake.INTAKE_ROLES)
             extra_context["work_links"] = work_links(case, request.user)
-            if case.stage == Stage.PUBLISHED and request.method == "GET":
-                messages.info(request, record_views.FROZEN_NOTICE)
+            if case.stage == Stage.PUBLISHED:
+                extra_context["frozen_notice"] = record_views.FROZEN_NOTICE
         return super().change_view(request, object_id, form_url, extra_context)
 
     def has_delete_permission(self, request, obj=None):

@@ -250,7 +250,7 @@ def test_it_refuses_to_approve_a_verdict_over_a_file_added_after_it(awaiting_app
 
 
 # The migration executor needs a database outside a test transaction (SQLite's schema editor insists).
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_snapshots_cases_published_before_publications_existed(published, staff):
     executor = MigrationExecutor(connection)
     executor.migrate([("verify", "0013_publication")])
