@@ -23,6 +23,7 @@ from verify.reports import load_report_case
 from verify.reports.claimreview import claim_review
 from verify.reports.csv import case_row
 from verify.reports.data import case_report
+from verify.reports.pdf import render_html
 from verify.workflow import ConditionNotMet, NotPermitted, Stage, WorkflowError
 
 PUBLISHED_CLAIM = "Video shows North Korean soldiers learning Russian words in Kursk."
@@ -88,6 +89,8 @@ def test_it_keeps_every_report_as_published_after_a_direct_edit(published):
     assert "EDITED-account" not in json.dumps(report)
     assert PUBLISHED_CLAIM in case_row(report)
     assert report["publication"]["kind"] == "first"
+    html = render_html(load_report_case(published.pk))
+    assert PUBLISHED_CLAIM in html and EDITED_CLAIM not in html and "EDITED-account" not in html
 
 
 @pytest.mark.parametrize(
