@@ -520,10 +520,11 @@ def _pending_verdict(case: Case, by, doing: str) -> Verdict:
 
 @transaction.atomic
 def approve_verdict(*, case: Case, by, note: str = "") -> Verdict:
-    """An editor who did not write it approves the proposed verdict; the case is published."""
-    check_role(by, {EDITOR}, "approve verdicts")
+    """An editor who did not write it approves the proposed verdict; the case is published, and frozen."""
+    # Imported here: publishing moves cases through this module.
     from verify.record import publishing
 
+    check_role(by, {EDITOR}, "approve verdicts")
     verdict = _pending_verdict(case, by, "approve")
     workflow.check_transition(case=case, to=Stage.PUBLISHED, user=by, via="approve the verdict")
     publishing.check_saw_every_file(case, verdict)
