@@ -288,3 +288,18 @@ def test_it_snapshots_the_published_seed_cases(db):
     assert sorted(Publication.objects.values_list("case__seed_key", flat=True)) == sorted(
         cases.values_list("seed_key", flat=True)
     )
+
+
+def test_it_offers_editors_the_reopening_and_lets_the_record_change_once_reopened(client, published, staff):
+    client.force_login(staff["editor"])
+    page = client.get(reverse("admin:verify_case_change", args=[published.pk]))
+    assert (
+        "Reopen for a correction or update",
+        reverse("admin:verify_case_reopen", args=[published.pk]),
+    ) in page.context["work_links"]
+    reopen(published, staff["editor"])
+    case = Case.objects.get(pk=published.pk)
+    services.add_sighting(case=case, by=staff["desk"], url="https://x.example/late", platform="x")
+    services.answer_checklist_item(item=case.checklist.first(), by=staff["editor"], status="unknown")
+    services.update_case(case=case, by=staff["desk"], changes={"claim": CORRECTED_CLAIM})
+    assert Case.objects.get(pk=published.pk).claim == CORRECTED_CLAIM

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import F, Max
 from django.utils import timezone
 
@@ -61,7 +62,7 @@ def posted_token(data) -> Token:
 
 def page_token(request, case: Case) -> dict:
     """The token to render: the one submitted, when a form is shown again with its errors, else a fresh one."""
-    posted = posted_token(request.POST) if request.method == "POST" else Token(None, None)
+    posted = posted_token(request.POST) if request.method == "POST" else NO_TOKEN
     if posted.version is None:
         return token_for(case)
     return {VERSION_FIELD: posted.version, SEEN_EVENT_FIELD: posted.seen_event}
@@ -93,7 +94,7 @@ def _field_label(name: str) -> str:
         return "the tags"
     try:
         return f"the {Case._meta.get_field(name).verbose_name}"
-    except Exception:  # noqa: BLE001 - a field renamed since the event was written is named as stored
+    except FieldDoesNotExist:  # a field renamed since the event was written is named as stored
         return f"the {name.replace('_', ' ')}"
 
 
