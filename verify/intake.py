@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from verify import outbound, pipeline, services, workflow
 from verify.models import Case, CaseEvent, CaseMedia, MediaItem
-from verify.record import fixity
+from verify.record import fixity, publishing
 from verify.units import human_bytes
 from verify.workflow import DESK, EDITOR, REVIEWER, SYSTEM, Stage
 from workers.filetype import SNIFF_BYTES, sniff
@@ -185,6 +185,8 @@ def ingest_stream(*, case: Case, source: BinaryIO, original_name: str | None, by
             )
             if created:
                 pipeline.create_extractions(item)
+            # No verdict is approved over a file it did not see.
+            publishing.file_added(case=case, media_item=item)
             _start_collecting(case, by)
             if not item.extractions.filter(status__in=pipeline.UNFINISHED).exists():
                 # Nothing left to read (read already for another case, or no reader for this
