@@ -4,8 +4,10 @@ import logging
 
 from celery import Task, shared_task
 from celery.exceptions import TimeLimitExceeded
+from celery.signals import task_prerun
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, close_old_connections
+from kombu.exceptions import KombuError
 
 log = logging.getLogger(__name__)
 
@@ -55,17 +57,44 @@ def run_extraction(extraction_id: int) -> str | None:
 
 @shared_task(name="workers.tasks.requeue_stalled_extractions")
 def requeue_stalled_extractions() -> int:
-    """Re-send extractions that a lost message or a dead worker left unfinished."""
+    """Re-send extractions left unsent or unfinished, and settle intakes a stopped process left half done."""
     from verify import pipeline
-    from verify.intake import remove_abandoned_uploads
+    from verify.intake import remove_abandoned_uploads, settle_interrupted_intakes
 
-    count = pipeline.requeue_stalled()
+    count = pipeline.requeue_stalled(waiting_messages=waiting_messages())
     if count:
         log.warning("Re-sent %d stalled extraction task(s)", count)
+    settled = settle_interrupted_intakes()
+    if settled:
+        log.warning("Settled %d file(s) whose intake was interrupted", settled)
     removed = remove_abandoned_uploads()
     if removed:
         log.warning("Removed %d partial upload(s) abandoned by a stopped intake", removed)
     return count
+
+
+def waiting_messages() -> int | None:
+    """How many messages wait in the default queue; None when the broker cannot say."""
+    app = run_extraction.app
+    try:
+        with app.connection_for_read() as connection:
+            declared = connection.default_channel.queue_declare(queue=app.conf.task_default_queue, passive=True)
+    except (KombuError, ConnectionError, TimeoutError):
+        log.warning("Could not count the messages waiting in the queue", exc_info=True)
+        return None
+    return declared.message_count
+
+
+@task_prerun.connect
+def drop_broken_database_connections(sender: Task | None = None, **kwargs: object) -> None:
+    """Reconnect after a database outage instead of failing every task on a dead connection.
+
+    Workers keep their connection across tasks (CELERY_DB_REUSE_MAX); Django drops a broken
+    one only at the end of a web request, so a worker does it before each task.
+    """
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return  # inside the caller's process and transaction
+    close_old_connections()
 
 
 @shared_task(name="workers.tasks.report_overdue_cases")
