@@ -184,12 +184,14 @@ def _settle(held: Path, sha256: str) -> bool:
 def _withdraw(held: Path, sha256: str) -> None:
     """Take back out of the archive the original of an intake whose recording failed.
 
-    When the database cannot even say whether another intake recorded the same bytes, the copy
-    stays in incoming/ as unsettled and the sweep decides once the database is back.
+    When the database cannot even say whether another intake recorded the same bytes, the original
+    still leaves the archive, its copy stays in incoming/ as unsettled, and the sweep puts it back
+    (if a row records it after all) or removes it once the database answers.
     """
     try:
         _settle(held, sha256)
     except DatabaseError:
+        original_path(sha256).unlink(missing_ok=True)
         os.replace(held, held.with_name(UNSETTLED + held.name.removeprefix(HELD)))
         log.warning("Could not check %s after a failed intake; the sweep will settle it", sha256, exc_info=True)
 
