@@ -1,12 +1,14 @@
 """Sending reading tasks: each noted when sent; the sweep re-sends only what was never sent or was lost."""
 
+import io
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from tests.factories import add_media, make_case
-from verify import pipeline
+from tests.media import jpeg_bytes
+from verify import intake, pipeline
 from verify.models import Extraction
 from workers import tasks
 
@@ -71,3 +73,19 @@ def test_it_resends_a_running_reading_only_once_it_is_past_the_hard_time_limit(d
 
 def test_it_counts_the_messages_waiting_in_the_queue():
     assert tasks.waiting_messages() >= 0
+
+
+def test_it_records_one_outcome_when_a_second_delivery_claims_a_reading_under_way(desk, media_root):
+    case = make_case(by=desk, stage="triage")
+    item = intake.ingest_stream(
+        case=case, source=io.BytesIO(jpeg_bytes()), original_name="a.jpg", by=desk, origin="test"
+    ).media_item
+    pk = item.extractions.get(extractor="image").pk
+    # A task sent again by the sweep while the first delivery waited to retry: both claim it.
+    first, second = pipeline._claim(pk), pipeline._claim(pk)
+
+    assert pipeline._finish_claimed(second, "ok", result={"by": "second"}, error="") is True
+    assert pipeline._finish_claimed(first, "ok", result={"by": "first"}, error="") is False
+
+    recorded = Extraction.objects.get(pk=pk)
+    assert (recorded.result, recorded.attempts) == ({"by": "second"}, 2)

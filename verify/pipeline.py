@@ -85,7 +85,9 @@ def send_extractions(extractions: QuerySet[Extraction]) -> int:
             run_extraction.delay(extraction_id)
         except BROKER_ERRORS as exc:
             log.warning(
-                "Broker unreachable (%s); the stalled-extraction sweep will send extraction %s", exc, extraction_id
+                "Broker unreachable (%s); the stalled-extraction sweep will send extraction %s and the rest",
+                exc,
+                extraction_id,
             )
             break
         sent.append(extraction_id)
@@ -142,11 +144,29 @@ def run_extraction(extraction_id: int) -> str | None:
     module = registry()[extraction.extractor]
     out_dir = artifacts_dir(item, module.NAME)
     shutil.rmtree(out_dir, ignore_errors=True)
-    out_dir.mkdir(parents=True)
+    out_dir.mkdir(parents=True, exist_ok=True)  # a second delivery may be reading the same file
     status, result, error = _read(module, item, out_dir)
-    _finish(extraction, status, result=result, error=error)
+    if not _finish_claimed(extraction, status, result=result, error=error):
+        log.warning(
+            "Extraction %s was claimed again while this delivery read it; that delivery records it", extraction_id
+        )
+        return None
     after_outcome(item, extractor=module.NAME)
     return extraction.status
+
+
+def _finish_claimed(extraction: Extraction, status: str, *, result: dict | None, error: str) -> bool:
+    """Record this delivery's outcome, unless a later delivery claimed the extraction meanwhile; True if recorded.
+
+    The attempt number taken at the claim fences out a delivery that was superseded (a task sent
+    again while this one waited to retry, or one presumed dead): one extraction, one outcome.
+    """
+    with transaction.atomic():
+        current = Extraction.objects.select_for_update().get(pk=extraction.pk)
+        if current.is_finished or current.attempts != extraction.attempts:
+            return False
+        _finish(extraction, status, result=result, error=error)
+    return True
 
 
 def _read(module: ModuleType, item: MediaItem, out_dir: Path) -> tuple[str, dict | None, str]:

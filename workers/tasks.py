@@ -78,7 +78,8 @@ def waiting_messages() -> int | None:
     app = run_extraction.app
     try:
         with app.connection_for_read() as connection:
-            declared = connection.default_channel.queue_declare(queue=app.conf.task_default_queue, passive=True)
+            # Not passive: Redis keeps no key for an empty queue, and a passive declaration would call it missing.
+            declared = connection.default_channel.queue_declare(queue=app.conf.task_default_queue)
     except (KombuError, ConnectionError, TimeoutError):
         log.warning("Could not count the messages waiting in the queue", exc_info=True)
         return None
