@@ -156,8 +156,9 @@ def outcome_audit(postgres_proxy):
             CREATE TABLE fault_check_outcomes (extraction_id bigint NOT NULL, status text NOT NULL);
             CREATE FUNCTION fault_check_note_outcome() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN INSERT INTO fault_check_outcomes VALUES (NEW.id, NEW.status); RETURN NEW; END $$;
-            CREATE TRIGGER fault_check_outcome AFTER INSERT OR UPDATE ON verify_extraction FOR EACH ROW
-                WHEN (NEW.finished_at IS NOT NULL) EXECUTE FUNCTION fault_check_note_outcome();
+            CREATE TRIGGER fault_check_outcome AFTER UPDATE ON verify_extraction FOR EACH ROW
+                WHEN (NEW.finished_at IS NOT NULL AND NEW.finished_at IS DISTINCT FROM OLD.finished_at)
+                EXECUTE FUNCTION fault_check_note_outcome();
             """
         )
     yield

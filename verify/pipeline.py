@@ -93,7 +93,7 @@ def send_extractions(extractions: QuerySet[Extraction]) -> int:
         sent.append(extraction_id)
     if sent:
         try:
-            Extraction.objects.filter(pk__in=sent).update(sent_at=timezone.now())
+            Extraction.objects.filter(pk__in=sent, status=Extraction.Status.PENDING).update(sent_at=timezone.now())
         except DatabaseError:
             # The tasks are on their way; at worst the sweep sends them once more, and a task
             # whose extraction already has an outcome does nothing.

@@ -61,12 +61,13 @@ def requeue_stalled_extractions() -> int:
     from verify import pipeline
     from verify.intake import remove_abandoned_uploads, settle_interrupted_intakes
 
+    # Settled first: an original an interrupted intake took out again is back before its readings are sent.
+    withdrawn = settle_interrupted_intakes()
+    if withdrawn:
+        log.warning("Withdrew %d original(s) of intakes that stopped before recording them", withdrawn)
     count = pipeline.requeue_stalled(waiting_messages=waiting_messages())
     if count:
         log.warning("Re-sent %d stalled extraction task(s)", count)
-    settled = settle_interrupted_intakes()
-    if settled:
-        log.warning("Settled %d file(s) whose intake was interrupted", settled)
     removed = remove_abandoned_uploads()
     if removed:
         log.warning("Removed %d partial upload(s) abandoned by a stopped intake", removed)
