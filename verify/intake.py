@@ -57,7 +57,11 @@ class EmptyFile(IntakeError):
 
 
 class NotTaken(IntakeError):
-    """The database stayed unreachable while the file was being recorded; nothing was kept, try again."""
+    """The database stayed unreachable while the file was being recorded; run the intake again.
+
+    Its original left the archive again. If the connection dropped just as the row committed, the
+    sweep puts the original back and the next intake of the file finds it already in.
+    """
 
 
 @dataclass(frozen=True)
@@ -287,7 +291,8 @@ def _with_retries(action: Callable[[], T]) -> T:
             reason = f"{type(exc).__name__}: {(str(exc).strip() or 'no detail').splitlines()[0]}"
             if attempt == RETRY_ATTEMPTS:
                 raise NotTaken(
-                    f"The database could not be reached ({reason}); tried {RETRY_ATTEMPTS} times, nothing was kept"
+                    f"The database could not be reached ({reason}) in {RETRY_ATTEMPTS} attempts; "
+                    "the file was not taken, run the intake again"
                 ) from exc
             log.warning("Database unavailable during intake (%s); trying again in %.1f s", reason, wait)
             time.sleep(wait)
