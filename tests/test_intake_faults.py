@@ -194,3 +194,34 @@ def test_it_leaves_readings_unsent_for_the_sweep_when_the_broker_is_down_at_comm
     assert sorted(sent) == sorted(item.extractions.values_list("pk", flat=True))
     assert not item.extractions.filter(sent_at=None).exists()
     assert pipeline.requeue_stalled() == 0
+
+
+def test_it_puts_the_original_back_when_the_row_committed_as_the_connection_dropped(desk, monkeypatch, media_root):
+    case = make_case(by=desk, stage="triage")
+    record, settle = intake._record, intake._settle
+    calls = []
+
+    def committed_but_unconfirmed(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            record(**kwargs)  # the row reaches the database; the answer does not come back
+        raise OperationalError("server closed the connection unexpectedly")
+
+    def unreachable(held, sha256):
+        raise OperationalError("could not connect to server: Connection refused")
+
+    monkeypatch.setattr(intake, "_record", committed_but_unconfirmed)
+    monkeypatch.setattr(intake, "_settle", unreachable)
+    data = jpeg_bytes(seed=11)
+    with pytest.raises(NotTaken, match="the file was not taken, run the intake again$"):
+        ingest(case, data, desk)
+    assert files_under(media_root / "originals") == []
+
+    monkeypatch.setattr(intake, "_settle", settle)
+    assert settle_interrupted_intakes() == 0
+
+    item = MediaItem.objects.get()
+    assert original_path(item.sha256).read_bytes() == data
+    assert files_under(media_root / "incoming") == []
+    monkeypatch.setattr(intake, "_record", record)
+    assert ingest(case, data, desk).outcome == "already in this case"
