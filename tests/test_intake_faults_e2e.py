@@ -139,10 +139,8 @@ def postgres_proxy():
         if os.getenv("VERIFY_REQUIRE_SERVICES") == "1":
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    proxy = CuttableProxy(
-        (connection.settings_dict["HOST"] or "127.0.0.1", int(connection.settings_dict["PORT"] or 5432))
-    )
-    proxy.latency = PROXY_LATENCY
+    target = (connection.settings_dict["HOST"] or "127.0.0.1", int(connection.settings_dict["PORT"] or 5432))
+    proxy = CuttableProxy(target, latency=PROXY_LATENCY)
     yield proxy
     proxy.close()
 
@@ -292,6 +290,7 @@ def test_it_loses_no_file_and_doubles_nothing_when_redis_restarts_and_postgres_d
         f"  both runs of the command done after {ingest_done:.1f} s; every reading recorded after "
         f"{everything_read:.1f} s"
     )
+    assert redis_down_at < postgres_cut_at < PHOTOS, "the faults did not come while the batch was running"
     assert first.popen.returncode == (1 if not_taken else 0), first_out
     assert second.popen.returncode == 0, second_out
     assert f"{PHOTOS} file(s) into case #{case.pk}" in second_out
