@@ -199,6 +199,9 @@ class Extraction(models.Model):
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When its task was last handed to the broker: empty while never sent (a broker that was down),
+    # so the stalled-extraction sweep re-sends only what was never sent or has waited too long.
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["media_item", "extractor"], name="one_extraction_per_extractor")]
