@@ -379,7 +379,8 @@ def repair_from_intake(arriving: Path, sha256: str, *, by) -> bool:
 
     A stored copy that is damaged or missing is replaced by the arriving one, after the arriving
     copy on disk is re-hashed to the digest (its content address); the arriving copy itself stays
-    where it is. The repair is recorded on each case holding the file. True if a repair was made or a damaged mark cleared.
+    where it is. The repair is recorded on each case holding the file. True if a repair was made
+    or a damaged mark cleared.
     """
     item = MediaItem.objects.filter(sha256=sha256).first()
     if item is None:
