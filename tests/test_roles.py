@@ -17,6 +17,7 @@ READ_ALL = {
     "view_mediahash",
     "view_mediaitem",
     "view_mediarating",
+    "view_publication",
     "view_sighting",
     "view_storedfile",
     "view_tag",

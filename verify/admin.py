@@ -36,6 +36,8 @@ from verify.models import (
     Tag,
     Verdict,
 )
+from verify.record import forms as record_forms
+from verify.record import views as record_views
 from verify.reports import ReportError
 from verify.reports import views as report_views
 from verify.workflow import EDITOR, REVIEWER, Stage, WorkflowError
@@ -388,9 +390,22 @@ class CaseAdmin(admin.ModelAdmin):
     actions = ["assign_to_me", "assign_lead", "assign_second", "move_to_stage", "mark_duplicate"]
     autocomplete_fields = ["tags"]
     view_on_site = False
+    # Carries the version token: a save over changes made since the page was opened is refused.
+    form = record_forms.VersionedCaseForm
     readonly_fields = ["stage_badge", "next_moves", "duplicate_of", "created_by_name", "created_at"]
     fieldsets = [
-        (None, {"fields": ["title", "claim", ("stage_badge", "next_moves"), "duplicate_of"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "title",
+                    "claim",
+                    ("stage_badge", "next_moves"),
+                    "duplicate_of",
+                    ("case_version", "seen_event"),
+                ]
+            },
+        ),
         ("Priority", {"fields": [("priority", "deadline"), "tags"]}),
         ("Sensitivity", {"fields": [("is_graphic", "shows_personal_data", "source_at_risk")]}),
         (
@@ -422,6 +437,7 @@ class CaseAdmin(admin.ModelAdmin):
             path("<int:case_id>/media-panel/", wrap(media_panel.media_panel_view), name="verify_case_media_panel"),
             path("<int:case_id>/checklist/", wrap(review_views.checklist_view), name="verify_case_checklist"),
             path("<int:case_id>/assign/", wrap(review_views.assign_view), name="verify_case_assign"),
+            path("<int:case_id>/reopen/", wrap(record_views.reopen_view), name="verify_case_reopen"),
             path(
                 "<int:case_id>/propose-verdict/",
                 wrap(review_views.propose_verdict_view),
@@ -480,6 +496,8 @@ class CaseAdmin(admin.ModelAdmin):
             extra_context.update(case_story.story_context(case))
             extra_context["can_add_media"] = bool(workflow.roles_of(request.user) & intake.INTAKE_ROLES)
             extra_context["work_links"] = work_links(case, request.user)
+            if case.stage == Stage.PUBLISHED:
+                extra_context["frozen_notice"] = record_views.FROZEN_NOTICE
         return super().change_view(request, object_id, form_url, extra_context)
 
     def has_delete_permission(self, request, obj=None):
@@ -540,7 +558,7 @@ class CaseAdmin(admin.ModelAdmin):
         if change:
             if "tags" in form.changed_data:
                 changed["tags"] = list(form.cleaned_data["tags"])
-            services.update_case(case=obj, by=request.user, changes=changed)
+            services.update_case(case=obj, by=request.user, changes=changed, token=form.token())
             return
         details = {k: v for k, v in changed.items() if k not in ("title", "claim")}
         tags = [t.name for t in form.cleaned_data.get("tags", [])]
@@ -678,6 +696,8 @@ def work_links(case: Case, user) -> list[tuple[str, str]]:
         links.append(("Review verdict", reverse("admin:verify_case_review_verdict", args=[case.pk])))
     if user.has_perm("verify.export_report") and case.verdicts.exists():
         links.append(("PDF report", reverse("admin:verify_case_report", args=[case.pk, "pdf"])))
+    if case.stage == Stage.PUBLISHED and EDITOR in roles:
+        links.append(("Reopen for a correction or update", reverse("admin:verify_case_reopen", args=[case.pk])))
     if case.stage == Stage.PUBLISHED:
         links.append(("Public page", reverse("public-verdict", args=[case.pk])))
     return links

@@ -199,6 +199,9 @@ class Extraction(models.Model):
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When its task was last handed to the broker: empty while never sent (a broker that was down),
+    # so the stalled-extraction sweep re-sends only what was never sent or has waited too long.
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["media_item", "extractor"], name="one_extraction_per_extractor")]
@@ -535,6 +538,41 @@ class LinkDownload(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status not in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+class Publication(models.Model):
+    """One approval of a case's verdict, frozen: what the public page, ClaimReview and reports show.
+
+    The document is taken when the verdict is approved and never changes; a correction or an
+    update is a new publication, and the earlier ones stay listed on the public page.
+    """
+
+    class Kind(models.TextChoices):
+        FIRST = "first", "First publication"
+        CORRECTION = "correction", "Correction"
+        UPDATE = "update", "Update"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="publications")
+    number = models.PositiveIntegerField()
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.FIRST)
+    # Why the case was reopened (empty for a first publication).
+    reason = models.TextField(blank=True)
+    verdict = models.ForeignKey(Verdict, on_delete=models.PROTECT, related_name="publications")
+    approved_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField()
+    document = models.JSONField(encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["case", "-number"]
+        constraints = [models.UniqueConstraint(fields=["case", "number"], name="publication_once_per_number")]
+
+    def __str__(self) -> str:
+        return f"#{self.case_id} publication {self.number} ({self.get_kind_display()})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Publications are frozen; a correction is a new publication")
+        super().save(*args, **kwargs)
 
 
 from verify.record.models import FixityCheck, StoredFile  # noqa: E402, F401 - the record's own models

@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from verify import flags, services, similarity, workflow
 from verify.models import Case, Extraction, MediaItem, storable_json
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 UNFINISHED = (Extraction.Status.PENDING, Extraction.Status.RUNNING)
 # The extractor name of the one outcome row a file no extractor reads gets.
 NO_READER = "filetype"
+# What sending a task raises when the broker is down or restarting.
+BROKER_ERRORS = (BrokerUnreachable, ConnectionError, TimeoutError)
 
 
 def artifacts_dir(item: MediaItem, extractor: str) -> Path:
@@ -56,13 +60,46 @@ def create_extractions(item: MediaItem) -> list[Extraction]:
 
 
 def enqueue_pending(item: MediaItem) -> int:
-    """Send a task for each of the item's unfinished extractions; safe to call again."""
+    """Send a task for each of the item's extractions that waits unsent; safe to call again."""
+    return send_extractions(_due_for_sending(timezone.now()).filter(media_item=item))
+
+
+def _due_for_sending(now: datetime) -> QuerySet[Extraction]:
+    """Pending extractions whose task was never sent, or was sent long enough ago to count as lost."""
+    resend_before = now - timedelta(seconds=settings.EXTRACTION_RESEND_SECONDS)
+    return Extraction.objects.filter(status=Extraction.Status.PENDING).filter(
+        Q(sent_at__isnull=True) | Q(sent_at__lt=resend_before)
+    )
+
+
+def send_extractions(extractions: QuerySet[Extraction]) -> int:
+    """Send one task per extraction and note when; returns how many were sent.
+
+    A broker that cannot be reached stops the sending without an error: what was not sent keeps an
+    empty or old `sent_at`, and the stalled-extraction sweep sends it once the broker is back.
+    """
     from workers.tasks import run_extraction
 
-    ids = list(item.extractions.filter(status__in=UNFINISHED).values_list("pk", flat=True))
-    for extraction_id in ids:
-        run_extraction.delay(extraction_id)
-    return len(ids)
+    sent = []
+    for extraction_id in extractions.order_by("pk").values_list("pk", flat=True):
+        try:
+            run_extraction.delay(extraction_id)
+        except BROKER_ERRORS as exc:
+            log.warning(
+                "Broker unreachable (%s); the stalled-extraction sweep will send extraction %s and the rest",
+                exc,
+                extraction_id,
+            )
+            break
+        sent.append(extraction_id)
+    if sent:
+        try:
+            Extraction.objects.filter(pk__in=sent, status=Extraction.Status.PENDING).update(sent_at=timezone.now())
+        except DatabaseError:
+            # The tasks are on their way; at worst the sweep sends them once more, and a task
+            # whose extraction already has an outcome does nothing.
+            log.warning("Could not note that extractions %s were sent", sent, exc_info=True)
+    return len(sent)
 
 
 def _claim(extraction_id: int) -> Extraction | None:
@@ -109,12 +146,30 @@ def run_extraction(extraction_id: int) -> str | None:
     out_dir = artifacts_dir(item, module.NAME)
     fixity.forget_derived(item, module.NAME)
     shutil.rmtree(out_dir, ignore_errors=True)
-    out_dir.mkdir(parents=True)
+    out_dir.mkdir(parents=True, exist_ok=True)  # a second delivery may be reading the same file
     status, result, error = _read(module, item, out_dir)
     fixity.record_derived(item, module.NAME, out_dir)
-    _finish(extraction, status, result=result, error=error)
+    if not _finish_claimed(extraction, status, result=result, error=error):
+        log.warning(
+            "Extraction %s was claimed again while this delivery read it; that delivery records it", extraction_id
+        )
+        return None
     after_outcome(item, extractor=module.NAME)
     return extraction.status
+
+
+def _finish_claimed(extraction: Extraction, status: str, *, result: dict | None, error: str) -> bool:
+    """Record this delivery's outcome, unless a later delivery claimed the extraction meanwhile; True if recorded.
+
+    The attempt number taken at the claim fences out a delivery that was superseded (a task sent
+    again while this one waited to retry, or one presumed dead): one extraction, one outcome.
+    """
+    with transaction.atomic():
+        current = Extraction.objects.select_for_update().get(pk=extraction.pk)
+        if current.is_finished or current.attempts != extraction.attempts:
+            return False
+        _finish(extraction, status, result=result, error=error)
+    return True
 
 
 def _read(module: ModuleType, item: MediaItem, out_dir: Path) -> tuple[str, dict | None, str]:
@@ -213,11 +268,21 @@ def finish_collecting(item: MediaItem) -> list[Case]:
     return moved
 
 
-def requeue_stalled(older_than: timedelta = timedelta(minutes=15)) -> int:
-    """Re-send tasks for extractions left unfinished (lost message, dead worker); returns how many."""
-    cutoff = timezone.now() - older_than
-    stalled = Extraction.objects.filter(status__in=UNFINISHED).filter(
-        started_at__lt=cutoff
-    ) | Extraction.objects.filter(status=Extraction.Status.PENDING, media_item__collected_at__lt=cutoff)
-    items = MediaItem.objects.filter(extractions__in=stalled).distinct()
-    return sum(enqueue_pending(item) for item in items)
+def requeue_stalled(*, waiting_messages: int | None = None) -> int:
+    """Re-send extractions that a broker outage, a lost message or a dead worker left unfinished.
+
+    Pending extractions are re-sent when their task was never sent, or was sent over
+    EXTRACTION_RESEND_SECONDS ago and not started. `waiting_messages`, the broker queue's length
+    when known, keeps a large legitimate backlog from being sent twice: while the queue still
+    holds as many messages as there are sent-and-waiting extractions, none of them is lost.
+    A running extraction is re-sent once it has run past the hard time limit (its worker died).
+    Returns how many tasks were sent.
+    """
+    now = timezone.now()
+    due = _due_for_sending(now)
+    waiting_sent = due.filter(sent_at__isnull=False)
+    if waiting_messages is not None and waiting_messages >= waiting_sent.count():
+        due = due.filter(sent_at__isnull=True)
+    died_before = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + settings.EXTRACTION_RESEND_SECONDS)
+    dead = Extraction.objects.filter(status=Extraction.Status.RUNNING, started_at__lt=died_before)
+    return send_extractions(Extraction.objects.filter(Q(pk__in=due.values("pk")) | Q(pk__in=dead.values("pk"))))

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count, Q
 from django.forms import formset_factory
 from django.http import HttpRequest, HttpResponse
@@ -27,6 +28,7 @@ from verify.models import (
     Sighting,
     Verdict,
 )
+from verify.record import versions
 from verify.workflow import EDITOR, OPEN_STAGES, REVIEWER, WorkflowError
 
 
@@ -91,20 +93,26 @@ def checklist_view(model_admin, request: HttpRequest, case_id: int) -> HttpRespo
         for i in items.values()
     ]
     formset = ChecklistFormSet(request.POST or None, initial=initial)
+    token = versions.page_token(request, case)
     if request.method == "POST" and formset.is_valid():
         changed = 0
         try:
-            for form in formset:
-                if form.has_changed():
-                    data = form.cleaned_data
-                    services.answer_checklist_item(
-                        item=items[data["item_id"]],
-                        by=request.user,
-                        status=data["status"],
-                        notes=data["notes"],
-                        evidence_links=data["evidence_links"],
-                    )
-                    changed += 1
+            with transaction.atomic():
+                versions.lock_unchanged(case_id=case.pk, token=versions.posted_token(request.POST))
+                for form in formset:
+                    if form.has_changed():
+                        data = form.cleaned_data
+                        services.answer_checklist_item(
+                            item=items[data["item_id"]],
+                            by=request.user,
+                            status=data["status"],
+                            notes=data["notes"],
+                            evidence_links=data["evidence_links"],
+                        )
+                        changed += 1
+        except versions.StaleEdit as exc:
+            messages.error(request, str(exc))
+            token = exc.token
         except (WorkflowError, KeyError) as exc:
             messages.error(request, str(exc))
         else:
@@ -112,7 +120,14 @@ def checklist_view(model_admin, request: HttpRequest, case_id: int) -> HttpRespo
             return redirect(_case_url(case))
     rows = [(items[form.initial["item_id"]], form) for form in formset]
     return _page(
-        model_admin, request, "checklist.html", f"Checklist of case #{case.pk}", case=case, formset=formset, rows=rows
+        model_admin,
+        request,
+        "checklist.html",
+        f"Checklist of case #{case.pk}",
+        case=case,
+        formset=formset,
+        rows=rows,
+        token=token,
     )
 
 
@@ -328,20 +343,27 @@ def assign_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse
     if not request.user.has_perm("verify.assign_case"):
         raise PermissionDenied
     form = AssignForm(request.POST or None)
+    token = versions.page_token(request, case)
     if request.method == "POST":
         try:
-            if "unassign" in request.POST:
-                services.unassign_reviewer(case=case, role=request.POST["unassign"], by=request.user)
-                messages.success(request, "Reviewer unassigned.")
-                return redirect(reverse("admin:verify_case_assign", args=[case.pk]))
-            if form.is_valid():
-                assignment = services.assign_reviewer(
-                    case=case, user=form.cleaned_data["reviewer"], by=request.user, role=form.cleaned_data["role"]
-                )
-                messages.success(
-                    request, f"{assignment.user.get_username()} is now {assignment.get_role_display().lower()}."
-                )
-                return redirect(_case_url(case))
+            with transaction.atomic():
+                if "unassign" in request.POST or form.is_valid():
+                    versions.lock_unchanged(case_id=case.pk, token=versions.posted_token(request.POST))
+                if "unassign" in request.POST:
+                    services.unassign_reviewer(case=case, role=request.POST["unassign"], by=request.user)
+                    messages.success(request, "Reviewer unassigned.")
+                    return redirect(reverse("admin:verify_case_assign", args=[case.pk]))
+                if form.is_valid():
+                    assignment = services.assign_reviewer(
+                        case=case, user=form.cleaned_data["reviewer"], by=request.user, role=form.cleaned_data["role"]
+                    )
+                    messages.success(
+                        request, f"{assignment.user.get_username()} is now {assignment.get_role_display().lower()}."
+                    )
+                    return redirect(_case_url(case))
+        except versions.StaleEdit as exc:
+            messages.error(request, str(exc))
+            token = exc.token
         except WorkflowError as exc:
             messages.error(request, str(exc))
     assignments = case.assignments.select_related("user")
@@ -353,4 +375,5 @@ def assign_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse
         case=case,
         form=form,
         assignments=assignments,
+        token=token,
     )

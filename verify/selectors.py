@@ -80,6 +80,8 @@ def report_cases(queryset: QuerySet[Case] | None = None) -> QuerySet[Case]:
         Prefetch("events", queryset=CaseEvent.objects.select_related("actor", "media_item").order_by("at", "pk")),
         # All of the case's flags in one query; the report sorts them out per file.
         Prefetch("flags", queryset=Flag.objects.order_by("kind", "pk")),
+        # A published case's reports come from its last publication.
+        "publications",
     )
 
 

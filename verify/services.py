@@ -28,6 +28,7 @@ from verify.models import (
     Verdict,
     storable_json,
 )
+from verify.record import frozen, versions
 from verify.workflow import DESK, EDITOR, REVIEWER, SYSTEM, Stage, WorkflowError, check_role
 
 log = logging.getLogger(__name__)
@@ -109,11 +110,15 @@ def open_case(*, by, title: str, claim: str, tags: Iterable[str] = (), seed_key:
 
 
 @transaction.atomic
-def update_case(*, case: Case, by, changes: dict) -> Case:
-    """Change a case's details; the event lists each changed field's old and new value."""
+def update_case(*, case: Case, by, changes: dict, token: versions.Token | None = None) -> Case:
+    """Change a case's details; the event lists each changed field's old and new value.
+
+    With the `token` of the form the changes come from, a case changed since that form was opened is refused.
+    """
     check_role(by, CASE_EDITORS, "edit case details")
     _check_detail_fields(changes)
-    current = Case.objects.select_for_update().get(pk=case.pk)
+    current = versions.lock_unchanged(case_id=case.pk, token=token or versions.NO_TOKEN)
+    frozen.check_editable(current, "change its details")
     old, new = {}, {}
     for name, value in changes.items():
         if name == "tags":
@@ -129,7 +134,9 @@ def update_case(*, case: Case, by, changes: dict) -> Case:
     if not old:
         return current
     current.full_clean(exclude=["tags"])
+    current.version += 1
     current.save()
+    case.version = current.version
     record_event(case=current, kind=CaseEvent.Kind.UPDATED, by=by, old=old, new=new)
     if flags.CLAIM_FIELDS & old.keys():
         flags.recompute_flags(current)
@@ -162,6 +169,11 @@ def _move(*, case: Case, to: Stage, by, note: str = "", extra: dict | None = Non
         note=note,
     )
     return case
+
+
+def move_case(*, case: Case, to: Stage, by, note: str = "", event_data=None) -> Case:
+    """Move a case whose move the caller has checked (for services outside this module, e.g. reopening)."""
+    return _move(case=case, to=to, by=by, note=note, event_data=event_data)
 
 
 @transaction.atomic
@@ -259,6 +271,7 @@ def assign_reviewer(*, case: Case, user, by, role: str = Assignment.Role.LEAD) -
             assignment = Assignment.objects.create(case=case, user=user, role=role, assigned_by=by)
     except IntegrityError:
         raise workflow.StaleCase(f"Someone else just assigned case #{case.pk}; reload it and try again") from None
+    versions.bump(case)
     record_event(case=case, kind=CaseEvent.Kind.ASSIGNED, by=by, new={"user": user.get_username(), "role": str(role)})
     transaction.on_commit(lambda: _notify_assignee(assignment))
     return assignment
@@ -273,6 +286,7 @@ def _unassign(*, case: Case, assignment: Assignment, by, note: str = "") -> None
         note=note,
     )
     assignment.delete()
+    versions.bump(case)
 
 
 @transaction.atomic
@@ -292,9 +306,11 @@ def add_sighting(*, case: Case, by, **fields) -> Sighting:
     unknown = sorted(set(fields) - set(SIGHTING_FIELDS))
     if unknown:
         raise WorkflowError(f"Unknown sighting field(s): {', '.join(unknown)}")
+    frozen.check_editable(Case.objects.select_for_update().get(pk=case.pk), "add sightings")
     sighting = Sighting(case=case, added_by=by, **fields)
     sighting.full_clean()
     sighting.save()
+    versions.bump(case)
     record_event(
         case=case,
         kind=CaseEvent.Kind.SIGHTING_ADDED,
@@ -309,6 +325,7 @@ def add_sighting(*, case: Case, by, **fields) -> Sighting:
 def update_sighting(*, sighting: Sighting, by, changes: dict) -> Sighting:
     check_role(by, {DESK, EDITOR, REVIEWER, SYSTEM}, "edit sightings")
     current = Sighting.objects.select_for_update().get(pk=sighting.pk)
+    frozen.check_editable(Case.objects.select_for_update().get(pk=current.case_id), "change its sightings")
     old, new = {}, {}
     for name, value in changes.items():
         if name not in SIGHTING_FIELDS:
@@ -319,6 +336,9 @@ def update_sighting(*, sighting: Sighting, by, changes: dict) -> Sighting:
     if old:
         current.full_clean()
         current.save()
+        versions.bump(current.case)
+        if Sighting.case.is_cached(sighting):
+            sighting.case.version = current.case.version
         record_event(case=current.case, kind=CaseEvent.Kind.SIGHTING_CHANGED, by=by, old=old, new=new)
         flags.recompute_flags(current.case)
     return current
@@ -357,6 +377,9 @@ def answer_checklist_item(
         item.evidence_links = [link.strip() for link in evidence_links if link.strip()]
     item.updated_by = by
     item.save()
+    versions.bump(case)
+    if ChecklistItem.case.is_cached(item):
+        item.case.version = case.version
     new = {"status": str(item.status), "notes": item.notes, "evidence_links": item.evidence_links}
     record_event(case=case, kind=CaseEvent.Kind.CHECKLIST_ANSWERED, by=by, old={"question": item.key, **old}, new=new)
     return item
@@ -528,15 +551,20 @@ def _pending_verdict(case: Case, by, doing: str) -> Verdict:
 
 @transaction.atomic
 def approve_verdict(*, case: Case, by, note: str = "") -> Verdict:
-    """An editor who did not write it approves the proposed verdict; the case is published."""
+    """An editor who did not write it approves the proposed verdict; the case is published, and frozen."""
+    # Imported here: publishing moves cases through this module.
+    from verify.record import publishing
+
     check_role(by, {EDITOR}, "approve verdicts")
     verdict = _pending_verdict(case, by, "approve")
     workflow.check_transition(case=case, to=Stage.PUBLISHED, user=by, via="approve the verdict")
+    publishing.check_saw_every_file(case, verdict)
     _move(case=case, to=Stage.PUBLISHED, by=by, note=note, event_data={"verdict": verdict.number})
     verdict.status = Verdict.Status.APPROVED
     verdict.reviewed_by, verdict.reviewed_at, verdict.review_note = by, timezone.now(), note
     verdict.save()
     record_event(case=case, kind=CaseEvent.Kind.VERDICT_APPROVED, by=by, new={"version": verdict.number}, note=note)
+    publishing.publish(case=case, verdict=verdict, by=by)
     return verdict
 
 

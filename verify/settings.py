@@ -210,9 +210,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
 DATA_UPLOAD_MAX_NUMBER_FILES = MAX_UPLOAD_FILES * 10  # headroom, so the form can say how many were too many
 # A task delivered this many times without finishing is recorded as failed, not retried.
 EXTRACTION_MAX_ATTEMPTS = envint("EXTRACTION_MAX_ATTEMPTS", 3)
+# The sweep runs every EXTRACTION_SWEEP_SECONDS and re-sends a reading whose task was never sent
+# (broker down at intake) or was sent EXTRACTION_RESEND_SECONDS ago and not started (a lost message):
+# together at most two minutes before a lost reading is on its way again.
+EXTRACTION_SWEEP_SECONDS = envint("EXTRACTION_SWEEP_SECONDS", 60)
+EXTRACTION_RESEND_SECONDS = envint("EXTRACTION_RESEND_SECONDS", 60)
 CELERY_BEAT_SCHEDULE["requeue-stalled-extractions"] = {
     "task": "workers.tasks.requeue_stalled_extractions",
-    "schedule": 5 * 60,
+    "schedule": EXTRACTION_SWEEP_SECONDS,
 }
 
 # Near-duplicate search (verify/similarity.py). Hamming distances between 64-bit perceptual

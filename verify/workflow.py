@@ -97,6 +97,9 @@ class Transition:
     only_via: str = ""
 
 
+REOPEN = "reopen for a correction or an update"
+
+
 def _t(source, target, roles, checks=(), only_via="") -> Transition:
     return Transition(Stage(source), Stage(target), frozenset(roles), tuple(checks), only_via)
 
@@ -112,7 +115,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(Stage.COLLECTING, Stage.IN_REVIEW, {SYSTEM, DESK, EDITOR}, [pipeline_finished]),
     _t(Stage.IN_REVIEW, Stage.AWAITING_APPROVAL, {REVIEWER}, only_via="propose a verdict"),
     _t(Stage.AWAITING_APPROVAL, Stage.PUBLISHED, {EDITOR}, only_via="approve the verdict"),
-    _t(Stage.AWAITING_APPROVAL, Stage.IN_REVIEW, {EDITOR}, only_via="send the verdict back"),
+    # The system sends a verdict back when a file arrives after it was proposed.
+    _t(Stage.AWAITING_APPROVAL, Stage.IN_REVIEW, {EDITOR, SYSTEM}, only_via="send the verdict back"),
+    # A published record changes only through a correction or an update, approved again.
+    _t(Stage.PUBLISHED, Stage.IN_REVIEW, {EDITOR}, [has_note], only_via=REOPEN),
     # More footage arrived after review started: collect it, then review again.
     _t(Stage.IN_REVIEW, Stage.COLLECTING, {DESK, EDITOR, SYSTEM}, [has_media]),
     *(_t(stage, Stage.ON_HOLD, {DESK, EDITOR}, [has_note]) for stage in RESUMABLE_STAGES),

@@ -4,8 +4,10 @@ import logging
 
 from celery import Task, shared_task
 from celery.exceptions import TimeLimitExceeded
+from celery.signals import task_prerun
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, close_old_connections
+from kombu.exceptions import KombuError
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +73,15 @@ def run_link_download(download_id: int) -> str | None:
 
 @shared_task(name="workers.tasks.requeue_stalled_extractions")
 def requeue_stalled_extractions() -> int:
-    """Re-send extractions and link downloads that a lost message or a dead worker left unfinished."""
+    """Re-send readings and link downloads left unsent or unfinished; settle intakes stopped half way."""
     from verify import downloads, pipeline
-    from verify.intake import remove_abandoned_uploads
+    from verify.intake import remove_abandoned_uploads, settle_interrupted_intakes
 
-    count = pipeline.requeue_stalled()
+    # Settled first: an original an interrupted intake took out again is back before its readings are sent.
+    withdrawn = settle_interrupted_intakes()
+    if withdrawn:
+        log.warning("Withdrew %d original(s) of intakes that stopped before recording them", withdrawn)
+    count = pipeline.requeue_stalled(waiting_messages=waiting_messages())
     if count:
         log.warning("Re-sent %d stalled extraction task(s)", count)
     resent = downloads.requeue_stalled()
@@ -85,6 +91,31 @@ def requeue_stalled_extractions() -> int:
     if removed:
         log.warning("Removed %d partial upload(s) abandoned by a stopped intake", removed)
     return count
+
+
+def waiting_messages() -> int | None:
+    """How many messages wait in the default queue; None when the broker cannot say."""
+    app = run_extraction.app
+    try:
+        with app.connection_for_read() as connection:
+            # Not passive: Redis keeps no key for an empty queue, and a passive declaration would call it missing.
+            declared = connection.default_channel.queue_declare(queue=app.conf.task_default_queue)
+    except (KombuError, ConnectionError, TimeoutError):
+        log.warning("Could not count the messages waiting in the queue", exc_info=True)
+        return None
+    return declared.message_count
+
+
+@task_prerun.connect
+def drop_broken_database_connections(sender: Task | None = None, **kwargs: object) -> None:
+    """Reconnect after a database outage instead of failing every task on a dead connection.
+
+    Workers keep their connection across tasks (CELERY_DB_REUSE_MAX); Django drops a broken
+    one only at the end of a web request, so a worker does it before each task.
+    """
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return  # inside the caller's process and transaction
+    close_old_connections()
 
 
 @shared_task(name="workers.tasks.report_overdue_cases")

@@ -17,6 +17,7 @@ from tests.bidi import (
     html_unisolated,
     unisolated,
 )
+from tests.reports.conftest import REVIEW_NOTE, open_reviewed_case, propose
 from verify import services
 from verify.bidi import isolate
 from verify.models import Case, MediaItem
@@ -31,10 +32,13 @@ HOSTILE_PLACE = f"Kursk{RLO} oblast"
 
 
 @pytest.fixture
-def hostile(make_published, staff):
-    """A published case whose title, claim, summary, place, file name and caption carry bidi controls."""
-    case = make_published(title=HOSTILE_TITLE, claim=HOSTILE_CLAIM, summary=HOSTILE_SUMMARY)
-    services.update_case(case=case, by=staff["desk"], changes={"claimed_place": HOSTILE_PLACE})
+def hostile(staff, media_root):
+    """A published case whose title, claim, summary, place, file name and caption carry bidi controls.
+
+    Everything is in place before approval: a published case is frozen.
+    """
+    case = open_reviewed_case(staff, claim=HOSTILE_CLAIM, title=HOSTILE_TITLE)
+    case = services.update_case(case=case, by=staff["desk"], changes={"claimed_place": HOSTILE_PLACE})
     MediaItem.objects.filter(cases=case, kind=MediaItem.Kind.PHOTO).update(original_name=HOSTILE_NAME)
     services.add_sighting(
         case=case,
@@ -44,6 +48,9 @@ def hostile(make_published, staff):
         caption=HOSTILE_CAPTION,
         url="https://x.com/a/1",
     )
+    propose(staff, case, summary=HOSTILE_SUMMARY, rationale="Reverse image search.", rating="misleading")
+    case.refresh_from_db()
+    services.approve_verdict(case=case, by=staff["editor"], note=REVIEW_NOTE)
     return load_report_case(case.pk)
 
 

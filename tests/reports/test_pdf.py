@@ -44,11 +44,15 @@ def test_it_marks_a_verdict_that_is_not_approved(awaiting_approval, tmp_path):
     assert "PROPOSED: not approved" in flat
 
 
-def test_it_shows_each_files_flags_and_the_claims_flags(published, tmp_path):
+def test_it_shows_each_files_flags_and_the_claims_flags(awaiting_approval, tmp_path):
+    # Not yet published: a published case's report is frozen, and a flag added now would not reach it.
     Flag.objects.create(
-        case=published, kind="first-seen-before-claim", severity="medium", message="CLAIM-FLAG posted before the claim"
+        case=awaiting_approval,
+        kind="first-seen-before-claim",
+        severity="medium",
+        message="CLAIM-FLAG posted before the claim",
     )
-    case = load_report_case(published.pk)
+    case = load_report_case(awaiting_approval.pk)
     flat = " ".join(pdf_text(render_pdf(case), tmp_path).split())
     photo, video = (case.media_items.get(kind=kind).sha256 for kind in (MediaItem.Kind.PHOTO, MediaItem.Kind.VIDEO))
     assert "FLAGS ON THE CLAIM (1) • MEDIUM CLAIM-FLAG posted before the claim" in flat

@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 
 from tests.reports.conftest import CHECKLIST_NOTE, ORIGINAL_NAME, REVIEW_NOTE, TIPSTER
-from verify.models import Case, Sighting
+from verify.models import Case, Publication, Sighting
+from verify.record.frozen import PUBLIC_STAGES
 from verify.reports.claimreview import claim_review
 from verify.workflow import Stage
 
@@ -48,9 +49,20 @@ def test_it_embeds_the_claim_review(client, published):
     assert embedded_jsonld(html) == json.loads(json.dumps(claim_review(published)))
 
 
-@pytest.mark.parametrize("stage", [s for s in Stage if s != Stage.PUBLISHED])
-def test_it_answers_404_for_every_other_stage(client, published, stage):
-    # Even with an approved verdict on file, a case that is not in Published shows nothing.
+@pytest.mark.parametrize("stage", [s for s in Stage if s not in PUBLIC_STAGES])
+def test_it_answers_404_for_every_stage_that_takes_a_publication_down(client, published, stage):
+    # A reopened case keeps its page (PUBLIC_STAGES); any other stage shows nothing, publication or not.
+    Case.objects.filter(pk=published.pk).update(stage=stage)
+    response = page(client, published.pk)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.content.decode() == "There is no published verdict at this address."
+
+
+@pytest.mark.parametrize("stage", list(Stage))
+def test_it_answers_404_for_an_approved_verdict_that_was_never_published(client, published, stage):
+    # The page reads only publications: an approved verdict on file is not enough.
+    Publication.objects.filter(case=published).delete()
     Case.objects.filter(pk=published.pk).update(stage=stage)
     response = page(client, published.pk)
     assert response.status_code == 404

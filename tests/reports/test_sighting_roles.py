@@ -2,8 +2,12 @@
 
 from datetime import UTC, datetime
 
+import pytest
+
+from tests.reports.conftest import open_reviewed_case, propose
 from verify import flags, services
 from verify.models import Flag, Sighting
+from verify.reports import load_report_case
 from verify.reports.claimreview import claim_review
 
 RESPONSE_ACCOUNT = "Defence ministry spokesperson"
@@ -23,10 +27,19 @@ def add_early_response(case, staff) -> Sighting:
     )
 
 
-def test_it_leaves_responses_out_of_the_claims_appearances(published, staff):
-    add_early_response(published, staff)
+@pytest.fixture
+def reviewed(staff, media_root):
+    """A case in review; a published one is frozen, so sightings are added before it is published."""
+    return open_reviewed_case(staff, claim="Video shows soldiers in Kursk.", title="Soldiers in Kursk")
 
-    claim = claim_review(published)["itemReviewed"]
+
+def test_it_leaves_responses_out_of_the_claims_appearances(reviewed, staff):
+    add_early_response(reviewed, staff)
+    propose(staff, reviewed, summary="From 2021.", rationale="Found earlier.", rating="misleading")
+    reviewed.refresh_from_db()
+    services.approve_verdict(case=reviewed, by=staff["editor"])
+
+    claim = claim_review(load_report_case(reviewed.pk))["itemReviewed"]
 
     assert "https://example.org/briefing" not in [a["url"] for a in claim["appearance"]]
     assert claim["firstAppearance"]["url"] != "https://example.org/briefing"
@@ -34,27 +47,26 @@ def test_it_leaves_responses_out_of_the_claims_appearances(published, staff):
     assert claim["datePublished"] != "2024-10-01T09:00:00+00:00"
 
 
-def test_it_does_not_flag_a_response_dated_before_the_claimed_time(published, staff):
-    add_early_response(published, staff)
-    flags.recompute_flags(published)
-    assert not Flag.objects.filter(case=published, kind=flags.FIRST_SEEN_BEFORE_CLAIM, media_item=None).exists()
+def test_it_does_not_flag_a_response_dated_before_the_claimed_time(reviewed, staff):
+    add_early_response(reviewed, staff)
+    flags.recompute_flags(reviewed)
+    assert not Flag.objects.filter(case=reviewed, kind=flags.FIRST_SEEN_BEFORE_CLAIM, media_item=None).exists()
 
 
-def test_it_flags_an_appearance_dated_before_the_claimed_time(published, staff):
-    response = add_early_response(published, staff)
+def test_it_flags_an_appearance_dated_before_the_claimed_time(reviewed, staff):
+    response = add_early_response(reviewed, staff)
     services.update_sighting(sighting=response, by=staff["desk"], changes={"role": Sighting.Role.APPEARANCE})
-    flag = Flag.objects.get(case=published, kind=flags.FIRST_SEEN_BEFORE_CLAIM, media_item=None)
+    flag = Flag.objects.get(case=reviewed, kind=flags.FIRST_SEEN_BEFORE_CLAIM, media_item=None)
     assert RESPONSE_ACCOUNT in flag.message
 
 
-def test_it_exports_each_sightings_role_and_dates_first_seen_by_appearances_only(published, staff):
-    from verify.reports import load_report_case
+def test_it_exports_each_sightings_role_and_dates_first_seen_by_appearances_only(reviewed, staff):
     from verify.reports.data import case_report
 
-    before = case_report(load_report_case(published.pk))["first_seen"]
-    add_early_response(published, staff)
+    before = case_report(load_report_case(reviewed.pk))["first_seen"]
+    add_early_response(reviewed, staff)
 
-    report = case_report(load_report_case(published.pk))
+    report = case_report(load_report_case(reviewed.pk))
 
     assert report["first_seen"] == before
     roles = {s["account"]: s["role"] for s in report["sightings"]}

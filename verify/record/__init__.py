@@ -1,6 +1,13 @@
-"""The record that holds up: the case-event trail that cannot be rewritten, and the stored files that stay checked.
+"""The record that holds up: a trail that cannot be rewritten, stored files that stay checked,
+publications that stay frozen, and no edit overwritten unseen.
 
 - `guard`: append-only case events, refused by the ORM and by database triggers.
 - `chain`: each event's SHA-256 over its content and the event before it, per case.
 - `fixity`: re-hashing the stored originals and derived files, and what a mismatch does.
+- `frozen`: what may change once a case is published, and which publication the public sees.
+- `snapshot`: the document taken at each approval, and the public page's view of it.
+- `publishing`: approving into a publication, reopening for a correction or an update,
+  and sending a verdict back when a file arrives after it was proposed.
+- `versions`: the version token every edit form carries, and the message for a stale save.
+- `views`: the editor's "reopen" page.
 """

@@ -374,12 +374,13 @@ def damaged_files(items: list[MediaItem]) -> dict[int, list[StoredFile]]:
     return by_item
 
 
-def repair_from_intake(tmp_path: Path, sha256: str, *, by) -> bool:
+def repair_from_intake(arriving: Path, sha256: str, *, by) -> bool:
     """Bytes arriving at intake that the archive already holds: make sure the stored copy is still them.
 
     A stored copy that is damaged or missing is replaced by the arriving one, after the arriving
-    copy on disk is re-hashed to the digest (its content address); the repair is recorded on each
-    case holding the file. True if a repair was made or a damaged mark cleared.
+    copy on disk is re-hashed to the digest (its content address); the arriving copy itself stays
+    where it is. The repair is recorded on each case holding the file. True if a repair was made
+    or a damaged mark cleared.
     """
     item = MediaItem.objects.filter(sha256=sha256).first()
     if item is None:
@@ -394,13 +395,18 @@ def repair_from_intake(tmp_path: Path, sha256: str, *, by) -> bool:
         return False
     how = "the stored copy matched its SHA-256 again when the same bytes were ingested"
     if not intact:
-        arrived, _ = rehash(tmp_path)
+        arrived, _ = rehash(arriving)
         if arrived != sha256:
             log.error("Not repairing %s: the arriving copy on disk hashes to %s", sha256, arrived)
             return False
         final.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(tmp_path, 0o444)  # evidence is never modified
-        os.replace(tmp_path, final)
+        # A second name for the arriving copy, swapped in at once: intake still holds its own name
+        # for the copy until the row is committed, and the original is never half-written.
+        replacement = final.with_name(f"{final.name}.repair")
+        replacement.unlink(missing_ok=True)
+        os.link(arriving, replacement)
+        os.chmod(replacement, 0o444)  # evidence is never modified
+        os.replace(replacement, final)
         directory = os.open(final.parent, os.O_RDONLY)
         try:
             os.fsync(directory)

@@ -6,6 +6,7 @@ truth scale; alternateName carries the desk's own label. See docs/report-schema.
 
 from __future__ import annotations
 
+import copy
 import json
 
 from django.utils.safestring import SafeString, mark_safe
@@ -162,7 +163,20 @@ def media_reviews(case: Case, verdict: Verdict, sightings: list[dict]) -> list[d
 
 
 def claim_review(case: Case) -> dict:
-    """The ClaimReview of a published case; raises NotPublished for any other."""
+    """The ClaimReview of a published case, as frozen at its last approval; raises NotPublished for any other.
+
+    A case reopened for a correction keeps answering with its last publication.
+    """
+    from verify.record.frozen import shown_publication
+
+    publication = shown_publication(case)
+    if publication is not None:
+        return copy.deepcopy(publication.document["claim_review"])
+    return live_claim_review(case)
+
+
+def live_claim_review(case: Case) -> dict:
+    """The ClaimReview of a published case from its fields as they are now."""
     verdict = approved_verdict(case)
     sightings = public_sightings(case)
     return _compact(

@@ -5,13 +5,15 @@ Every export format starts from `case_report`; it makes no queries of its own.
 
 from __future__ import annotations
 
+import copy
+
 from django.conf import settings
 from django.urls import reverse
 
 from verify.models import Case, Extraction, Flag, Sighting, Verdict
 from verify.workflow import Stage
 
-REPORT_SCHEMA_VERSION = "1.2"
+REPORT_SCHEMA_VERSION = "1.3"
 # Most serious first, in reports.
 SEVERITY_RANK = {Flag.Severity.HIGH: 0, Flag.Severity.MEDIUM: 1, Flag.Severity.LOW: 2, Flag.Severity.INFO: 3}
 
@@ -34,7 +36,8 @@ def _iso(value) -> str | None:
 def _person(user) -> str | None:
     if user is None:
         return None
-    return user.get_full_name() or user.get_username()
+    # As User.get_full_name() does, from the fields alone (historical models in migrations have no methods).
+    return f"{user.first_name} {user.last_name}".strip() or user.username
 
 
 def _flags(flags: list[Flag]) -> list[dict]:
@@ -109,7 +112,19 @@ def _verdict(verdict: Verdict | None) -> dict | None:
 
 
 def case_report(case: Case) -> dict:
-    """Everything a report of `case` shows, as JSON-ready data (see docs/report-schema.md)."""
+    """Everything a report of `case` shows, as JSON-ready data (see docs/report-schema.md).
+
+    A published case's report is the one frozen when its verdict was approved, never its live fields.
+    """
+    from verify.record.frozen import latest_publication
+
+    if case.stage == Stage.PUBLISHED and (publication := latest_publication(case)) is not None:
+        return copy.deepcopy(publication.document["report"])
+    return live_report(case)
+
+
+def live_report(case: Case) -> dict:
+    """The report of `case` from its fields as they are now."""
     verdict = current_verdict(case)
     ratings = {r.media_item_id: r for r in verdict.media_ratings.all()} if verdict else {}
     sightings = list(case.sightings.all())

@@ -136,13 +136,15 @@ def verdict_context(case: Case) -> dict:
     report = case_report(case)
     if report["verdict"] is None:
         raise NoVerdict(f"Case #{case.pk} has no verdict yet; a verdict report needs at least a proposed verdict")
-    # case_report lists the media in the order of case.case_media.all(); pair them up for thumbnails.
-    for media, link in zip(report["media"], case.case_media.all(), strict=True):
-        path = thumbnail(link.media_item)
+    # A published case's report is frozen: pair its files with today's by hash, and its custody
+    # entries with the case's first events (events are append-only, so those are the same ones).
+    items = {link.media_item.sha256: link.media_item for link in case.case_media.all()}
+    for media in report["media"]:
+        path = thumbnail(items[media["sha256"]]) if media["sha256"] in items else None
         media["thumbnail_url"] = path.as_uri() if path else None
         if media["rating"]:
             media["rating"]["category"] = _category_label(media["rating"]["category"])
-    for entry, event in zip(report["custody"], case.events.all(), strict=True):
+    for entry, event in zip(report["custody"], case.events.all(), strict=False):
         entry["detail"] = _event_detail(event)
     report["verdict"]["media_category"] = _category_label(report["verdict"]["media_category"])
     _readable_times(report)

@@ -11,10 +11,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from verify.models import Case
-from verify.reports import ReportError, organisation
-from verify.reports.claimreview import approved_verdict, claim_review, public_sightings, script_tag, web_url
-from verify.selectors import report_cases
-from verify.workflow import Stage
+from verify.record.frozen import PUBLIC_STAGES
+from verify.reports import NotPublished, ReportError, organisation
+from verify.reports.claimreview import approved_verdict, public_sightings, script_tag, web_url
 
 NOT_FOUND = "There is no published verdict at this address."
 # The page needs no script (JSON-LD is data, never run), no frames and nothing from elsewhere:
@@ -28,8 +27,11 @@ CONTENT_SECURITY_POLICY = {
 }
 
 
-def public_verdict_context(case: Case) -> dict:
-    """What the public page shows, picked field by field; raises NotPublished for an unpublished case."""
+def live_public_fields(case: Case) -> dict:
+    """What the public page shows of a published case, picked field by field from its fields as they are now.
+
+    Only the publication snapshot calls this; the page itself reads the snapshot.
+    """
     verdict = approved_verdict(case)
     return {
         "title": case.title,
@@ -51,15 +53,31 @@ def public_verdict_context(case: Case) -> dict:
             for rating in verdict.media_ratings.all()
         ],
         "media_category": verdict.get_media_category_display() if verdict.media_category else "",
-        "jsonld": script_tag(claim_review(case)),
     }
+
+
+def public_verdict_context(case: Case) -> dict:
+    """What the public page shows: the last publication, frozen; raises NotPublished when there is none."""
+    from verify.record.frozen import shown_publication
+    from verify.record.snapshot import public_page_context
+
+    publication = shown_publication(case)
+    if publication is None:
+        raise NotPublished(f"Case #{case.pk} has no publication the public may see")
+    context = public_page_context(case, publication)
+    context["jsonld"] = script_tag(context.pop("claim_review"))
+    return context
 
 
 @require_GET
 @csp(CONTENT_SECURITY_POLICY)
 def public_verdict(request: HttpRequest, case_id: int) -> HttpResponse:
-    # Only published cases are loaded at all: nothing else can reach the template.
-    case = report_cases(Case.objects.filter(pk=case_id, stage=Stage.PUBLISHED)).first()
+    # Only cases with a publication on show are loaded at all: nothing else can reach the template.
+    case = (
+        Case.objects.filter(pk=case_id, stage__in=PUBLIC_STAGES, publications__isnull=False)
+        .prefetch_related("publications")
+        .first()
+    )
     try:
         context = public_verdict_context(case) if case else None
     except ReportError:

@@ -1,0 +1,91 @@
+"""Sending reading tasks: each noted when sent; the sweep re-sends only what was never sent or was lost."""
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.factories import add_media, make_case
+from tests.media import jpeg_bytes
+from verify import intake, pipeline
+from verify.models import Extraction
+from workers import tasks
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """The extraction ids handed to the broker, in order."""
+    handed = []
+    monkeypatch.setattr(tasks.run_extraction, "delay", handed.append)
+    return handed
+
+
+def extraction(case, *, status="pending", sent_ago=None, started_ago=None) -> Extraction:
+    now = timezone.now()
+    return Extraction.objects.create(
+        media_item=add_media(case, name="photo.jpg", kind="photo"),
+        extractor="exif",
+        status=status,
+        sent_at=None if sent_ago is None else now - timedelta(seconds=sent_ago),
+        started_at=None if started_ago is None else now - timedelta(seconds=started_ago),
+    )
+
+
+def test_it_resends_only_readings_never_sent_or_sent_long_ago(desk, sent, settings):
+    settings.EXTRACTION_RESEND_SECONDS = 60
+    case = make_case(by=desk, stage="triage")
+    never_sent = extraction(case)
+    lost = extraction(case, sent_ago=300)
+    extraction(case, sent_ago=10)
+    extraction(case, status="ok", sent_ago=300)
+
+    assert pipeline.requeue_stalled() == 2
+
+    assert sent == [never_sent.pk, lost.pk]
+    lost.refresh_from_db()
+    assert timezone.now() - lost.sent_at < timedelta(seconds=10)
+    assert pipeline.requeue_stalled() == 0
+
+
+def test_it_leaves_a_backlog_that_still_waits_in_the_queue(desk, sent):
+    case = make_case(by=desk, stage="triage")
+    waiting = [extraction(case, sent_ago=300) for _ in range(3)]
+    never_sent = extraction(case)
+
+    assert pipeline.requeue_stalled(waiting_messages=3) == 1
+    assert sent == [never_sent.pk]
+
+    # Fewer messages in the queue than readings waiting for one: some were lost (a broker restart).
+    assert pipeline.requeue_stalled(waiting_messages=2) == 3
+    assert sent[1:] == [e.pk for e in waiting]
+
+
+def test_it_resends_a_running_reading_only_once_it_is_past_the_hard_time_limit(desk, sent, settings):
+    settings.CELERY_TASK_TIME_LIMIT, settings.EXTRACTION_RESEND_SECONDS = 150, 60
+    case = make_case(by=desk, stage="triage")
+    extraction(case, status="running", sent_ago=400, started_ago=120)
+    dead = extraction(case, status="running", sent_ago=400, started_ago=300)
+
+    assert pipeline.requeue_stalled() == 1
+    assert sent == [dead.pk]
+
+
+def test_it_counts_the_messages_waiting_in_the_queue():
+    assert tasks.waiting_messages() >= 0
+
+
+def test_it_records_one_outcome_when_a_second_delivery_claims_a_reading_under_way(desk, media_root):
+    case = make_case(by=desk, stage="triage")
+    item = intake.ingest_stream(
+        case=case, source=io.BytesIO(jpeg_bytes()), original_name="a.jpg", by=desk, origin="test"
+    ).media_item
+    pk = item.extractions.get(extractor="image").pk
+    # A task sent again by the sweep while the first delivery waited to retry: both claim it.
+    first, second = pipeline._claim(pk), pipeline._claim(pk)
+
+    assert pipeline._finish_claimed(second, "ok", result={"by": "second"}, error="") is True
+    assert pipeline._finish_claimed(first, "ok", result={"by": "first"}, error="") is False
+
+    recorded = Extraction.objects.get(pk=pk)
+    assert (recorded.result, recorded.attempts) == ({"by": "second"}, 2)
