@@ -7,6 +7,7 @@ gen_time, subject "original" or "chain_head") and `verify_token(token, digest_he
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 
 NOT_STAMPING = "no timestamp tokens: this desk does not stamp"
@@ -15,10 +16,9 @@ NOT_STAMPING = "no timestamp tokens: this desk does not stamp"
 def timestamps_module() -> ModuleType | None:
     """`verify.record.timestamps`, or None where the desk has no time-stamping."""
     try:
-        from verify.record import timestamps
+        return importlib.import_module("verify.record.timestamps")
     except ModuleNotFoundError as exc:
         # Only the module's own absence means "does not stamp"; a library it needs being missing is an error.
         if exc.name != "verify.record.timestamps":
             raise
         return None
-    return timestamps
