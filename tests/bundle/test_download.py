@@ -56,4 +56,3 @@ def test_the_case_page_offers_the_button_to_editors(client, people, published_ca
 def test_an_unknown_case_is_not_found(client, people, db):
     client.force_login(people["editor"])
     assert client.get(reverse("admin:verify_case_bundle", args=[999999])).status_code == 404
-
