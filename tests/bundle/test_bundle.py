@@ -277,3 +277,21 @@ def test_an_unknown_case_writes_nothing(db, tmp_path):
     with pytest.raises(CommandError, match="No case #999999; nothing written"):
         call_command("export_bundle", "--case", "999999", "--output", str(tmp_path / "b"))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_case_without_a_verdict_carries_its_live_json_report_and_says_why_the_others_are_missing(
+    people, media_root, tasks_not_sent, not_stamping, tmp_path
+):
+    from tests.bundle.conftest import ingest_photos
+    from tests.factories import make_case
+
+    case = make_case(by=people["desk"], stage="triage")
+    ingest_photos(case, people["desk"], names=["only.jpg"])
+    path = export(case, tmp_path / "bundle")
+    reports = sorted(p.name for p in (path / "data" / "reports").iterdir())
+    assert reports == ["report.json"]
+    assert bagit.Bag(str(path)).info["Report-Source"].startswith("the live case record at export (the case is")
+    code, out = check(path)
+    assert code == 0, out
+    assert "not in the bundle: claimreview.jsonld (Case #" in out
+    assert f"report.pdf (Case #{case.pk} has no verdict yet" in out

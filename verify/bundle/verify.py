@@ -225,6 +225,10 @@ def _check_contents(root: Path, index: dict, bag_info: dict, check: Check) -> No
     )
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _sha256_of(path: Path) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
     with open(path, "rb") as source:
@@ -265,7 +269,7 @@ def _check_originals(root: Path, index: dict) -> Check:
             check.problems.append(f"{relative}: not an original data/index.json lists")
         elif size != row["size"]:
             check.problems.append(f"{relative}: {size:,} bytes, but the desk recorded {row['size']:,}")
-    check.summary = f"{len(present)} originals each hash to the SHA-256 in their names"
+    check.summary = f"{_count(len(present), 'original')}, each hashing to the SHA-256 in its name"
     return check
 
 
@@ -324,7 +328,7 @@ def _check_events(root: Path, index: dict, bag_info: dict) -> tuple[Check, list[
                 f"the chain ends at digest {head[:12]}… but {where} names {str(named)[:12]}… as its head "
                 "(events were removed from the end, or added)"
             )
-    check.summary = f"{len(events)} events: each digest matches its content and each links to the one before"
+    check.summary = f"{_count(len(events), 'event')}: each digest matches its content and each links to the one before"
     return check, events
 
 
@@ -375,5 +379,5 @@ def _check_timestamps(root: Path, index: dict, events: list[dict]) -> Check:
         ok, message = module.verify_token(der, digest)
         if not ok:
             check.problems.append(f"{named}: {message}")
-    check.summary = f"{len(tokens)} tokens, each for the digest it names"
+    check.summary = f"{_count(len(tokens), 'token')}, each for the digest it names"
     return check
