@@ -98,7 +98,8 @@ def build_bag(case: Case, folder: Path, *, include_media: bool, exporter: str) -
     _, _, breaks = chain.verify([case.pk])
     exported.warnings += [f"the desk's own chain does not hold: {b}" for b in breaks]
     people = _write_record(case, writer)
-    timestamps = _write_timestamps(case, writer)
+    held = {row["sha256"] for row in originals} | {event.digest for event in events}
+    timestamps = _write_timestamps(case, writer, held=held)
     reports = _write_reports(case, writer)
     now = timezone.now()
     index = {
@@ -407,12 +408,15 @@ def _write_record(case: Case, writer: _Writer) -> dict:
     return {str(pk): _person(user) for pk, user in sorted(people.items())}
 
 
-def _write_timestamps(case: Case, writer: _Writer) -> dict:
+def _write_timestamps(case: Case, writer: _Writer, *, held: set[str]) -> dict:
+    """The case's tokens over digests the bundle holds (a chain head stamped after its events were read waits
+    for the next bundle)."""
     module = stamps.timestamps_module()
     if module is None:
         return {"stamped": False, "note": stamps.NOT_STAMPING, "tokens": []}
     tokens = []
-    for number, token in enumerate(module.tokens_for_case(case), start=1):
+    stamped = [token for token in module.tokens_for_case(case) if token["digest"] in held]
+    for number, token in enumerate(stamped, start=1):
         relative = f"timestamps/{number:03d}-{token['subject']}.tsr"
         writer.bytes_(relative, bytes(token["token"]))
         tokens.append(
