@@ -142,7 +142,10 @@ def tamper_event_hash(bag: Path) -> tuple[str, str]:
     second = event_lines(bag)[1]
     digest = second["digest"]
     replace_once(bag / "data" / "events.jsonl", f'"digest": "{digest}"', f'"digest": "{digest[:-1]}x"')
-    return f"data/events.jsonl line 2: event #{second['event']}: content hashes to {digest[:12]}", "not the recorded"
+    return (
+        f"data/events.jsonl line 2: event #{second['event']}: content hashes to {digest}",
+        f"not the recorded {digest[:-1]}x",
+    )
 
 
 def tamper_token(bag: Path) -> tuple[str, str]:

@@ -77,16 +77,25 @@ def walk(links: Iterable[tuple[Any, bytes, str, str]]) -> Iterator[tuple[Any, st
     expected = GENESIS
     for event, canonical_bytes, previous, stored in links:
         if previous != expected:
+            found, wanted = _apart(previous, expected)
             yield (
                 event,
-                f"points back to {previous[:12] or 'nothing'} but the event before it has digest "
-                f"{expected[:12]} (an event was removed, inserted or reordered)",
+                f"points back to {found or 'nothing'} but the event before it has digest "
+                f"{wanted} (an event was removed, inserted or reordered)",
             )
         recomputed = hashlib.sha256(canonical_bytes).hexdigest()
         if recomputed != stored:
+            found, recorded = _apart(recomputed, stored)
             yield (
                 event,
-                f"content hashes to {recomputed[:12]}, not the recorded {stored[:12] or 'nothing'} "
+                f"content hashes to {found}, not the recorded {recorded or 'nothing'} "
                 "(the event was changed after it was written)",
             )
         expected = stored
+
+
+def _apart(first: str, second: str) -> tuple[str, str]:
+    """Two different digests, shortened to 12 characters where that still tells them apart."""
+    if first[:12] == second[:12]:
+        return first, second
+    return first[:12], second[:12]
