@@ -23,6 +23,7 @@ from django.utils.safestring import mark_safe
 
 from verify import case_story, intake, media_panel, review_views, search_views, selectors, services, workflow
 from verify.bidi import bdi, isolate
+from verify.bundle import views as bundle_views
 from verify.models import (
     Assignment,
     Case,
@@ -439,6 +440,11 @@ class CaseAdmin(admin.ModelAdmin):
             path("<int:case_id>/assign/", wrap(review_views.assign_view), name="verify_case_assign"),
             path("<int:case_id>/reopen/", wrap(record_views.reopen_view), name="verify_case_reopen"),
             path(
+                "<int:case_id>/evidence-bundle.zip",
+                wrap(bundle_views.bundle_download_view),
+                name="verify_case_bundle",
+            ),
+            path(
                 "<int:case_id>/propose-verdict/",
                 wrap(review_views.propose_verdict_view),
                 name="verify_case_propose_verdict",
@@ -696,6 +702,8 @@ def work_links(case: Case, user) -> list[tuple[str, str]]:
         links.append(("Review verdict", reverse("admin:verify_case_review_verdict", args=[case.pk])))
     if user.has_perm("verify.export_report") and case.verdicts.exists():
         links.append(("PDF report", reverse("admin:verify_case_report", args=[case.pk, "pdf"])))
+    if user.has_perm("verify.export_report"):
+        links.append(("Download evidence bundle", reverse("admin:verify_case_bundle", args=[case.pk])))
     if case.stage == Stage.PUBLISHED and EDITOR in roles:
         links.append(("Reopen for a correction or update", reverse("admin:verify_case_reopen", args=[case.pk])))
     if case.stage == Stage.PUBLISHED:

@@ -3,6 +3,7 @@ publications that stay frozen, and no edit overwritten unseen.
 
 - `guard`: append-only case events, refused by the ORM and by database triggers.
 - `chain`: each event's SHA-256 over its content and the event before it, per case.
+- `canonical`: the hashed form of an event and the chain walk, without Django (for checking bundles offline).
 - `fixity`: re-hashing the stored originals and derived files, and what a mismatch does.
 - `frozen`: what may change once a case is published, and which publication the public sees.
 - `snapshot`: the document taken at each approval, and the public page's view of it.
