@@ -435,6 +435,7 @@ class CaseAdmin(admin.ModelAdmin):
             path("<int:case_id>/report.<str:fmt>", wrap(CaseAdmin.case_report_view), name="verify_case_report"),
             path("<int:case_id>/add-media/", wrap(media_panel.add_media_view), name="verify_case_add_media"),
             path("<int:case_id>/media-panel/", wrap(media_panel.media_panel_view), name="verify_case_media_panel"),
+            path("<int:case_id>/story/", wrap(media_panel.story_view), name="verify_case_story"),
             path("<int:case_id>/checklist/", wrap(review_views.checklist_view), name="verify_case_checklist"),
             path("<int:case_id>/assign/", wrap(review_views.assign_view), name="verify_case_assign"),
             path("<int:case_id>/reopen/", wrap(record_views.reopen_view), name="verify_case_reopen"),
