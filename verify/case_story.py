@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
-
 from urllib.parse import urlencode
 
 from django.conf import settings
