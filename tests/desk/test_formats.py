@@ -46,6 +46,7 @@ def test_it_shows_a_naive_time_as_the_desks_and_nothing_as_a_dash():
 
 
 def test_it_shows_durations_in_one_style():
+    assert duration(0.005) == "under 0.1 s"
     assert [duration(s) for s in (0.42, 3, 42.4, 200, 7500, 3 * 86400 + 4 * 3600 + 59)] == [
         "0.4 s",
         "3 s",

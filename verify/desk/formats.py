@@ -33,6 +33,8 @@ def duration(value: timedelta | float | int | None, *, default: str = "—") -> 
         return default
     seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
     seconds = abs(seconds)
+    if 0 < seconds < 0.05:
+        return "under 0.1 s"
     if seconds < 10:
         return f"{seconds:.1f} s".replace(".0 s", " s")
     if seconds < 60:
