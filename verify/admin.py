@@ -20,7 +20,7 @@ from django.utils.safestring import mark_safe
 
 from verify import case_story, intake, media_panel, review_views, search_views, selectors, services, workflow
 from verify.bidi import bdi, isolate
-from verify.desk.formats import moment, person
+from verify.desk.formats import moment, person, size
 from verify.desk.history import describe_change, history_rows  # noqa: F401 - describe_change for callers here
 from verify.models import (
     Assignment,
@@ -46,6 +46,11 @@ MAX_ERRORS_SHOWN = 10
 
 def reviewers() -> QuerySet:
     return User.objects.filter(Q(groups__name=REVIEWER) | Q(is_superuser=True), is_active=True).distinct()
+
+
+def name_of(user, default: str = "system") -> str:
+    """A person's full name (verify.desk.formats.person), isolated for HTML: names are text people typed."""
+    return bdi(person(user, default=default))
 
 
 def badge(kind: str, value: str, label: str) -> str:
@@ -129,7 +134,7 @@ class AssigneeFilter(admin.SimpleListFilter):
     parameter_name = "assignee"
 
     def lookups(self, request, model_admin):
-        return [("none", "Unassigned"), *((str(u.pk), person(u)) for u in reviewers().order_by("username"))]
+        return [("none", "Unassigned"), *((str(u.pk), isolate(person(u))) for u in reviewers().order_by("username"))]
 
     def queryset(self, request, queryset):
         if self.value() == "none":
@@ -225,11 +230,11 @@ class AssignmentInline(ReadOnlyInline):
 
     @admin.display(description="reviewer")
     def reviewer(self, assignment):
-        return person(assignment.user)
+        return name_of(assignment.user)
 
     @admin.display(description="assigned by")
     def assigned_by_name(self, assignment):
-        return person(assignment.assigned_by)
+        return name_of(assignment.assigned_by)
 
     @admin.display(description="since")
     def since(self, assignment):
@@ -251,7 +256,7 @@ class ChecklistInline(ReadOnlyInline):
 
     @admin.display(description="answered by")
     def answered_by(self, item):
-        return person(item.updated_by, default="—")
+        return name_of(item.updated_by, default="—")
 
     @admin.display(description="answered")
     def answered_at(self, item):
@@ -295,7 +300,7 @@ class VerdictInline(ReadOnlyInline):
 
     @admin.display(description="author")
     def author_name(self, verdict):
-        return person(verdict.author)
+        return name_of(verdict.author)
 
     @admin.display(description="proposed")
     def proposed(self, verdict):
@@ -303,7 +308,7 @@ class VerdictInline(ReadOnlyInline):
 
     @admin.display(description="reviewed by")
     def reviewer_name(self, verdict):
-        return person(verdict.reviewed_by, default="—")
+        return name_of(verdict.reviewed_by, default="—")
 
     @admin.display(description="reviewed")
     def reviewed(self, verdict):
@@ -522,7 +527,9 @@ class CaseAdmin(admin.ModelAdmin):
 
     @admin.display(description="assignees")
     def assignees(self, case):
-        people = [(person(a.user), "lead" if a.role == Assignment.Role.LEAD else "2nd") for a in case.assignments.all()]
+        people = [
+            (name_of(a.user), "lead" if a.role == Assignment.Role.LEAD else "2nd") for a in case.assignments.all()
+        ]
         return format_html_join(", ", "{} <small>({})</small>", people) or "—"
 
     @admin.display(description="media", ordering="media_count")
@@ -542,7 +549,7 @@ class CaseAdmin(admin.ModelAdmin):
 
     @admin.display(description="opened by")
     def created_by_name(self, case):
-        return person(case.created_by, default="system (seed data or intake)")
+        return name_of(case.created_by, default="system (seed data or intake)")
 
     @admin.display(description="can move to")
     def next_moves(self, case):
@@ -711,11 +718,19 @@ def _message(exc: Exception) -> str:
 
 @admin.register(CaseEvent)
 class CaseEventAdmin(admin.ModelAdmin):
-    list_display = ["at", "case", "kind", "actor", "note"]
+    list_display = ["when", "case", "kind", "by", "note"]
     list_filter = ["kind"]
     search_fields = ["case__title", "note"]
     list_select_related = ["case", "actor"]
     date_hierarchy = "at"
+
+    @admin.display(description="when", ordering="at")
+    def when(self, event):
+        return moment(event.at)
+
+    @admin.display(description="by", ordering="actor")
+    def by(self, event):
+        return name_of(event.actor)
 
     def has_add_permission(self, request):
         return False
@@ -729,10 +744,23 @@ class CaseEventAdmin(admin.ModelAdmin):
 
 @admin.register(MediaItem)
 class MediaItemAdmin(admin.ModelAdmin):
-    list_display = ["sha256", "kind", "original_name", "size", "collected_by", "collected_at"]
+    list_display = ["sha256", "kind", "original_name", "file_size", "collector", "collected"]
     list_filter = ["kind"]
+    list_select_related = ["collected_by"]
     search_fields = ["sha256", "original_name"]
     readonly_fields = [f.name for f in MediaItem._meta.fields]
+
+    @admin.display(description="size", ordering="size")
+    def file_size(self, item):
+        return size(item.size)
+
+    @admin.display(description="collected by", ordering="collected_by")
+    def collector(self, item):
+        return name_of(item.collected_by)
+
+    @admin.display(description="collected", ordering="collected_at")
+    def collected(self, item):
+        return moment(item.collected_at)
 
     def has_add_permission(self, request):
         return False
