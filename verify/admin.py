@@ -21,7 +21,7 @@ from django.utils.safestring import mark_safe
 from verify import case_story, intake, media_panel, review_views, search_views, selectors, services, workflow
 from verify.bidi import bdi, isolate
 from verify.desk.formats import moment, person, size
-from verify.desk.history import describe_change, history_rows  # noqa: F401 - describe_change for callers here
+from verify.desk.history import history_rows
 from verify.models import (
     Assignment,
     Case,
