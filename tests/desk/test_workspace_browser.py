@@ -95,6 +95,7 @@ def open_page(driver, url: str) -> None:
 def desk_pages(case) -> dict[str, str]:
     return {
         "case": reverse("admin:verify_case_change", args=[case.pk]),
+        "list": reverse("admin:verify_case_changelist"),
         "queue": reverse("admin:verify_case_my_queue"),
         "workload": reverse("admin:verify_case_workload"),
         "assign": reverse("admin:verify_case_assign", args=[case.pk]),
