@@ -135,7 +135,7 @@ def test_it_keeps_every_desk_text_readable_in_the_light_and_dark_themes(
     assert unreadable == []
     # The walk reached the desk's text: the case page alone has its timeline, places, flags and summaries.
     assert min(checked[theme, "case"] for theme in THEMES) > 80
-    assert min(checked.values()) > 3
+    assert min(checked.values()) >= 3  # the case list: its stage, priority and overdue badges
 
 
 def test_it_shows_flag_sentences_and_summary_labels_in_the_dark_theme(live_server, browser, busy_case):
