@@ -7,6 +7,7 @@ from django.urls import reverse
 from tests.factories import make_case, make_user
 from tests.media import jpeg_bytes
 from verify import intake, pipeline, services
+from verify.desk.formats import moment
 from verify.desk.history import history_rows
 from verify.models import CaseEvent, Extraction
 from verify.workflow import Stage
@@ -39,6 +40,7 @@ def test_it_groups_the_pipelines_stage_moves_into_one_line(media_root, tasks_not
     assert len(moves) == 1
     assert str(moves[0].change) == "<b>stage</b>: Triage → Collecting ⇄ In review ×6 while files were read"
     assert moves[0].by == "system"
+    assert moves[0].when.startswith(moment(moves[0].first_at) + " to ")
     # Each file's custody stays on its own line; no other stage move is left over.
     assert [row.kind for row in rows].count("Media collected") == 3
     assert [row for row in rows if row.kind == "Stage changed" and row.moves == 1 and row.by == "system"] == []

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -41,7 +42,12 @@ class HistoryRow:
     def when(self) -> str:
         if self.first_at is None or self.first_at == self.at:
             return moment(self.at)
-        return f"{moment(self.first_at)} – {moment(self.at)}"
+        first, last = timezone.localtime(self.first_at), timezone.localtime(self.at)
+        if first.date() != last.date():
+            return f"{moment(self.first_at)} to {moment(self.at)}"
+        return (
+            f"{moment(self.first_at)} to {last:%H:%M:%S}" if last.second else f"{moment(self.first_at)} to {last:%H:%M}"
+        )
 
 
 def is_reading_move(event: CaseEvent) -> bool:
