@@ -91,7 +91,7 @@ def test_it_marks_the_earliest_sighting_as_first_appearance(story_case):
     events = case_story(story_case)["events"]
 
     first = [event for event in events if event["first_appearance"]]
-    assert [(event["account"], event["when"]) for event in first] == [("@first_channel", "2024-10-17 15:00 UTC")]
+    assert [(event["account"], event["when"]) for event in first] == [("@first_channel", "17 Oct 2024, 15:00 UTC")]
     assert first[0]["relative"] == "18 h before the claimed time"
     assert first[0]["url"] == "https://t.me/c/1"
 
@@ -99,8 +99,8 @@ def test_it_marks_the_earliest_sighting_as_first_appearance(story_case):
 def test_it_shows_capture_time_in_utc_with_the_offset_the_file_records(story_case):
     photo = case_story(story_case)["events"][0]
 
-    assert photo["when"] == "2024-10-17 09:30 UTC"
-    assert photo["recorded"] == "file records 2024-10-17 12:30 +03:00"
+    assert photo["when"] == "17 Oct 2024, 09:30 UTC"
+    assert photo["recorded"] == "file records 17 Oct 2024, 12:30 +03:00"
     assert photo["relative"] == "23 h 30 min before the claimed time"
     assert not photo["zone_unknown"]
 
@@ -109,9 +109,9 @@ def test_it_shows_a_capture_time_without_offset_as_local_time_of_unknown_zone(st
     clip = next(event for event in case_story(story_case)["events"] if event["label"] == "Captured: night.mp4")
 
     assert clip["zone_unknown"]
-    assert clip["when"] == "2024-10-18 11:00 local"
+    assert clip["when"] == "18 Oct 2024, 11:00 local"
     assert "no UTC offset: time zone unknown" in clip["recorded"]
-    assert clip["window"] == "between 2024-10-17 21:00 and 2024-10-18 23:00 UTC, whatever the zone"
+    assert clip["window"] == "between 17 Oct 2024, 21:00 UTC and 18 Oct 2024, 23:00 UTC, whatever the zone"
     assert clip["relative"] == "before or after the claimed time, depending on the zone"
 
 
@@ -205,13 +205,28 @@ def test_it_renders_the_timeline_and_the_table_of_points_without_javascript(stor
 
     assert html.index("kyiv.jpg") < html.index("Claimed event") < html.index("night.mp4")
     assert "First appearance" in html
-    assert '<time datetime="2024-10-17T15:00:00+00:00">2024-10-17 15:00 UTC</time>' in html
+    assert '<time datetime="2024-10-17T15:00:00+00:00">17 Oct 2024, 15:00 UTC</time>' in html
     assert "Time unknown" in html
     assert "420.6 km" in html
     assert "6,672.8 km" in html
     assert "51.730400, 36.192600" in html
     assert "0.000000, 0.000000" in html
+    # No tile URL is configured: no map box, no points for a map script, a link per point instead.
+    assert 'id="vd-story-points"' not in html and "vd-story-map" not in html
+    assert (
+        'href="https://www.openstreetmap.org/?mlat=50.450100&amp;mlon=30.523400#map=12/50.450100/30.523400" '
+        'rel="noopener noreferrer" target="_blank"'
+    ) in html
+
+
+def test_it_hands_the_map_script_its_points_when_tiles_are_configured(story_case, settings):
+    settings.MAP_TILE_URL = "https://tiles.example.org/{z}/{x}/{y}.png"
+
+    html = render_to_string("admin/verify/case/story.html", story_context(story_case))
+
     assert 'id="vd-story-points"' in html
+    assert 'data-tile-url="https://tiles.example.org/{z}/{x}/{y}.png"' in html
+    assert "openstreetmap.org" not in html
 
 
 def test_it_says_there_is_nothing_to_map_without_coordinates(desk):

@@ -464,3 +464,19 @@ def test_it_tells_the_reviewer_why_the_checklist_page_refuses_a_published_case(c
     response = answer_all(client, case, status="refuted")
     assert "its checklist can no longer change" in str(list(response.context["messages"]))
     assert not case.checklist.filter(status="refuted").exists()
+
+
+def test_it_offers_no_rating_ready_made_and_requires_one(client, desk, reviewer):
+    case = in_review(desk, reviewer)
+    client.force_login(reviewer)
+    answer_all(client, case)
+
+    page = client.get(url("propose_verdict", case)).text
+    rating = page[page.index('name="rating"') : page.index("</select>", page.index('name="rating"'))]
+    assert '<option value="" selected>— choose a rating —</option>' in rating
+    assert rating.count("selected") == 1
+
+    response = client.post(url("propose_verdict", case), propose_data(rating=""))
+    assert response.status_code == 200
+    assert "This field is required." in response.text
+    assert not Verdict.objects.exists()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from functools import partial
 
 from django import forms
@@ -16,14 +15,14 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import linebreaks_filter
 from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from verify import case_story, intake, media_panel, review_views, search_views, selectors, services, workflow
 from verify.bidi import bdi, isolate
 from verify.bundle import views as bundle_views
+from verify.desk.formats import moment, person, size
+from verify.desk.history import history_rows
 from verify.models import (
     Assignment,
     Case,
@@ -32,7 +31,6 @@ from verify.models import (
     ChecklistQuestion,
     MediaItem,
     Platform,
-    Priority,
     Sighting,
     Tag,
     Verdict,
@@ -51,6 +49,11 @@ def reviewers() -> QuerySet:
     return User.objects.filter(Q(groups__name=REVIEWER) | Q(is_superuser=True), is_active=True).distinct()
 
 
+def name_of(user, default: str = "system") -> str:
+    """A person's full name (verify.desk.formats.person), isolated for HTML: names are text people typed."""
+    return bdi(person(user, default=default))
+
+
 def badge(kind: str, value: str, label: str) -> str:
     return format_html('<span class="vd-badge vd-{}-{}">{}</span>', kind, value, label)
 
@@ -61,8 +64,8 @@ def not_a_reviewer(value) -> str:
     if user is None:
         return f"There is no user with id {value!r}; choose a reviewer from the list"
     if not user.is_active:
-        return f"{user.get_username()} is not an active user; only active reviewers can be assigned to cases"
-    return f"{user.get_username()} is not a reviewer; only people with the reviewer role can be assigned to cases"
+        return f"{person(user)} is not an active user; only active reviewers can be assigned to cases"
+    return f"{person(user)} is not a reviewer; only people with the reviewer role can be assigned to cases"
 
 
 class ReviewerField(forms.ModelChoiceField):
@@ -132,7 +135,7 @@ class AssigneeFilter(admin.SimpleListFilter):
     parameter_name = "assignee"
 
     def lookups(self, request, model_admin):
-        return [("none", "Unassigned"), *((str(u.pk), u.get_username()) for u in reviewers().order_by("username"))]
+        return [("none", "Unassigned"), *((str(u.pk), isolate(person(u))) for u in reviewers().order_by("username"))]
 
     def queryset(self, request, queryset):
         if self.value() == "none":
@@ -223,16 +226,20 @@ class SightingInline(admin.TabularInline):
 
 class AssignmentInline(ReadOnlyInline):
     model = Assignment
-    fields = ["role", "reviewer", "assigned_by_name", "assigned_at"]
+    fields = ["role", "reviewer", "assigned_by_name", "since"]
     readonly_fields = fields
 
     @admin.display(description="reviewer")
     def reviewer(self, assignment):
-        return assignment.user.get_username()
+        return name_of(assignment.user)
 
     @admin.display(description="assigned by")
     def assigned_by_name(self, assignment):
-        return assignment.assigned_by.get_username() if assignment.assigned_by else "system"
+        return name_of(assignment.assigned_by)
+
+    @admin.display(description="since")
+    def since(self, assignment):
+        return moment(assignment.assigned_at)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user", "assigned_by")
@@ -241,8 +248,23 @@ class AssignmentInline(ReadOnlyInline):
 class ChecklistInline(ReadOnlyInline):
     model = ChecklistItem
     verbose_name_plural = "checklist"
-    fields = ["prompt", "required", "status", "notes", "updated_by", "updated_at"]
+    fields = ["prompt", "required_text", "status", "notes", "answered_by", "answered_at"]
     readonly_fields = fields
+
+    @admin.display(description="required")
+    def required_text(self, item):
+        return "required" if item.required else "optional"
+
+    @admin.display(description="answered by")
+    def answered_by(self, item):
+        return name_of(item.updated_by, default="—")
+
+    @admin.display(description="answered")
+    def answered_at(self, item):
+        return moment(item.updated_at) if item.updated_by_id else "—"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("updated_by")
 
 
 class VerdictInline(ReadOnlyInline):
@@ -252,19 +274,19 @@ class VerdictInline(ReadOnlyInline):
     verbose_name_plural = "verdict history"
     template = "admin/edit_inline/stacked.html"
     fields = [
-        ("status", "author", "proposed_at"),
+        ("status", "author_name", "proposed"),
         ("rating", "confidence", "media_category"),
         "summary",
         "rationale_text",
         "evidence_list",
         "file_ratings",
-        ("reviewed_by", "reviewed_at"),
+        ("reviewer_name", "reviewed"),
         "review_note",
     ]
     readonly_fields = [
         "status",
-        "author",
-        "proposed_at",
+        "author_name",
+        "proposed",
         "rating",
         "confidence",
         "media_category",
@@ -272,10 +294,26 @@ class VerdictInline(ReadOnlyInline):
         "rationale_text",
         "evidence_list",
         "file_ratings",
-        "reviewed_by",
-        "reviewed_at",
+        "reviewer_name",
+        "reviewed",
         "review_note",
     ]
+
+    @admin.display(description="author")
+    def author_name(self, verdict):
+        return name_of(verdict.author)
+
+    @admin.display(description="proposed")
+    def proposed(self, verdict):
+        return moment(verdict.proposed_at)
+
+    @admin.display(description="reviewed by")
+    def reviewer_name(self, verdict):
+        return name_of(verdict.reviewed_by, default="—")
+
+    @admin.display(description="reviewed")
+    def reviewed(self, verdict):
+        return moment(verdict.reviewed_at)
 
     @admin.display(description="rationale")
     def rationale_text(self, verdict):
@@ -316,52 +354,15 @@ class VerdictInline(ReadOnlyInline):
 
 
 class CaseEventInline(ReadOnlyInline):
+    """The history, drawn from `history` in the page's context (verify.desk.history) rather than one form per event."""
+
     model = CaseEvent
     verbose_name_plural = "history"
-    fields = ["at", "kind", "actor_name", "change", "note"]
-    readonly_fields = fields
-    ordering = ["-at", "-pk"]
-
-    @admin.display(description="by")
-    def actor_name(self, event):
-        return event.actor.get_username() if event.actor else "system"
-
-    @admin.display(description="change")
-    def change(self, event):
-        return describe_change(event)
+    template = "admin/verify/case/history_inline.html"
+    fields = ["kind"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
-
-
-def describe_change(event: CaseEvent) -> str:
-    """A short 'field: old → new' rendering of an event's values, in the desk's words."""
-    rows = []
-    for key in dict.fromkeys([*event.old, *event.new]):
-        old, new = _readable(key, event.old.get(key)), _readable(key, event.new.get(key))
-        if key in event.old and key in event.new:
-            rows.append((key.replace("_", " "), format_html("{} → {}", bdi(old), bdi(new))))
-        elif (new if key in event.new else old) != "—":
-            rows.append((key.replace("_", " "), bdi(new if key in event.new else old)))
-    return format_html_join(mark_safe("<br>"), "<b>{}</b>: {}", rows)
-
-
-_LABELS = {"stage": Stage, "priority": Priority, "platform": Platform}
-
-
-def _readable(key: str, value, limit: int = 120) -> str:
-    if isinstance(value, dict):
-        value = value.get("label", value)
-    if key in _LABELS and value not in (None, ""):
-        # A value stored before a choice was renamed is shown as stored.
-        with contextlib.suppress(ValueError):
-            value = _LABELS[key](value).label
-    elif isinstance(value, list):
-        value = ", ".join(str(v) for v in value)
-    elif isinstance(value, str) and (moment := parse_datetime(value)) is not None:
-        value = timezone.localtime(moment).strftime("%d %b %Y %H:%M UTC")
-    text = "—" if value in (None, "", []) else str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+        return super().get_queryset(request).none()
 
 
 def _report(request: HttpRequest, done: int, errors: list[str], what: str) -> None:
@@ -393,7 +394,7 @@ class CaseAdmin(admin.ModelAdmin):
     view_on_site = False
     # Carries the version token: a save over changes made since the page was opened is refused.
     form = record_forms.VersionedCaseForm
-    readonly_fields = ["stage_badge", "next_moves", "duplicate_of", "created_by_name", "created_at"]
+    readonly_fields = ["stage_badge", "next_moves", "duplicate_of", "created_by_name", "opened"]
     fieldsets = [
         (
             None,
@@ -413,7 +414,7 @@ class CaseAdmin(admin.ModelAdmin):
             "Claimed place and time",
             {"fields": ["claimed_place", ("claimed_latitude", "claimed_longitude"), "claimed_at"]},
         ),
-        ("Record", {"fields": [("created_by_name", "created_at")], "classes": ["collapse"]}),
+        ("Record", {"fields": [("created_by_name", "opened")], "classes": ["collapse"]}),
     ]
     # Media has its own panel on the case page (templates/admin/verify/case/media_panel.html).
     inlines = [SightingInline, AssignmentInline, ChecklistInline, VerdictInline, CaseEventInline]
@@ -436,6 +437,7 @@ class CaseAdmin(admin.ModelAdmin):
             path("<int:case_id>/report.<str:fmt>", wrap(CaseAdmin.case_report_view), name="verify_case_report"),
             path("<int:case_id>/add-media/", wrap(media_panel.add_media_view), name="verify_case_add_media"),
             path("<int:case_id>/media-panel/", wrap(media_panel.media_panel_view), name="verify_case_media_panel"),
+            path("<int:case_id>/story/", wrap(media_panel.story_view), name="verify_case_story"),
             path("<int:case_id>/checklist/", wrap(review_views.checklist_view), name="verify_case_checklist"),
             path("<int:case_id>/assign/", wrap(review_views.assign_view), name="verify_case_assign"),
             path("<int:case_id>/reopen/", wrap(record_views.reopen_view), name="verify_case_reopen"),
@@ -502,6 +504,7 @@ class CaseAdmin(admin.ModelAdmin):
             extra_context.update(case_story.story_context(case))
             extra_context["can_add_media"] = bool(workflow.roles_of(request.user) & intake.INTAKE_ROLES)
             extra_context["work_links"] = work_links(case, request.user)
+            extra_context["history"] = history_rows(list(case.events.select_related("actor")))
             if case.stage == Stage.PUBLISHED:
                 extra_context["frozen_notice"] = record_views.FROZEN_NOTICE
         return super().change_view(request, object_id, form_url, extra_context)
@@ -531,7 +534,7 @@ class CaseAdmin(admin.ModelAdmin):
     @admin.display(description="assignees")
     def assignees(self, case):
         people = [
-            (a.user.get_username(), "lead" if a.role == Assignment.Role.LEAD else "2nd") for a in case.assignments.all()
+            (name_of(a.user), "lead" if a.role == Assignment.Role.LEAD else "2nd") for a in case.assignments.all()
         ]
         return format_html_join(", ", "{} <small>({})</small>", people) or "—"
 
@@ -543,12 +546,16 @@ class CaseAdmin(admin.ModelAdmin):
     def deadline_display(self, case):
         if not case.deadline:
             return "—"
-        text = timezone.localtime(case.deadline).strftime("%d %b %Y %H:%M")
+        text = moment(case.deadline)
         return format_html('<span class="vd-overdue">{} (overdue)</span>', text) if case.is_overdue else text
+
+    @admin.display(description="opened")
+    def opened(self, case):
+        return moment(case.created_at)
 
     @admin.display(description="opened by")
     def created_by_name(self, case):
-        return case.created_by.get_username() if case.created_by else "system (seed data or intake)"
+        return name_of(case.created_by, default="system (seed data or intake)")
 
     @admin.display(description="can move to")
     def next_moves(self, case):
@@ -634,7 +641,7 @@ class CaseAdmin(admin.ModelAdmin):
         if reviewer is None:
             messages.error(request, "Choose a reviewer in the 'reviewer' box next to the action, then run it again.")
             return
-        label = f"Assigned {reviewer.get_username()} as {Assignment.Role(role).label.lower()}"
+        label = f"Assigned {person(reviewer)} as {Assignment.Role(role).label.lower()}"
         self._each(
             request,
             queryset,
@@ -719,11 +726,19 @@ def _message(exc: Exception) -> str:
 
 @admin.register(CaseEvent)
 class CaseEventAdmin(admin.ModelAdmin):
-    list_display = ["at", "case", "kind", "actor", "note"]
+    list_display = ["when", "case", "kind", "by", "note"]
     list_filter = ["kind"]
     search_fields = ["case__title", "note"]
     list_select_related = ["case", "actor"]
     date_hierarchy = "at"
+
+    @admin.display(description="when", ordering="at")
+    def when(self, event):
+        return moment(event.at)
+
+    @admin.display(description="by", ordering="actor")
+    def by(self, event):
+        return name_of(event.actor)
 
     def has_add_permission(self, request):
         return False
@@ -737,10 +752,23 @@ class CaseEventAdmin(admin.ModelAdmin):
 
 @admin.register(MediaItem)
 class MediaItemAdmin(admin.ModelAdmin):
-    list_display = ["sha256", "kind", "original_name", "size", "collected_by", "collected_at"]
+    list_display = ["sha256", "kind", "original_name", "file_size", "collector", "collected"]
     list_filter = ["kind"]
+    list_select_related = ["collected_by"]
     search_fields = ["sha256", "original_name"]
     readonly_fields = [f.name for f in MediaItem._meta.fields]
+
+    @admin.display(description="size", ordering="size")
+    def file_size(self, item):
+        return size(item.size)
+
+    @admin.display(description="collected by", ordering="collected_by")
+    def collector(self, item):
+        return name_of(item.collected_by)
+
+    @admin.display(description="collected", ordering="collected_at")
+    def collected(self, item):
+        return moment(item.collected_at)
 
     def has_add_permission(self, request):
         return False

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
-from verify.models import Case, MediaItem, Sighting
+from verify.desk.formats import duration, moment
+from verify.models import Case, Extraction, MediaItem, Sighting
 from workers.extractors.summary import parse_recorded_time as _parse_recorded  # read as the summary does
 
 # Mean Earth radius (IUGG); haversine on a sphere is within 0.5 % of the ellipsoid.
@@ -18,6 +22,10 @@ MOST_AHEAD_OF_UTC = timedelta(hours=14)
 MOST_BEHIND_UTC = timedelta(hours=12)
 # Among events at the same instant, the claim comes first, then captures, then sightings.
 _KIND_ORDER = {"claim": 0, "capture": 1, "sighting": 2}
+# The outbound link a person may choose to open for a point, when the desk loads no map tiles.
+OPEN_MAP_URL = "https://www.openstreetmap.org/"
+OPEN_MAP_ZOOM = 12
+UNFINISHED = (Extraction.Status.PENDING, Extraction.Status.RUNNING)
 
 
 def story_context(case: Case) -> dict:
@@ -26,8 +34,12 @@ def story_context(case: Case) -> dict:
 
 
 def case_story(case: Case) -> dict:
-    """The case's timeline and map points, read in two queries whatever the number of files and sightings."""
-    items = [link.media_item for link in case.case_media.select_related("media_item").order_by("added_at", "pk")]
+    """The case's timeline and map points, read in two queries whatever the number of files and sightings.
+
+    A file whose readings are not all finished yet may still gain a capture time or GPS: where it
+    has none so far, the story says "pending", never "none".
+    """
+    items = list(_items(case))
     sightings = list(case.sightings.select_related("media_item"))
     dated, undated = [], []
     for event in [_claim_event(case), *(_capture_event(i, case) for i in items), *_sighting_events(sightings, case)]:
@@ -46,8 +58,20 @@ def case_story(case: Case) -> dict:
         "map_points": [_for_map(point) for point in points],
         "claimed_place": case.claimed_place,
         "has_claimed_coordinates": claimed is not None,
-        "files_without_gps": [item for item in items if not _has_gps(item)],
+        "files_without_gps": [item for item in items if not _has_gps(item) and not item.still_reading],
+        "files_gps_pending": [item for item in items if not _has_gps(item) and item.still_reading],
+        "reading": any(item.still_reading for item in items),
+        "zone": timezone.get_current_timezone_name(),
     }
+
+
+def _items(case: Case):
+    """The case's files in the order they were added, each marked `still_reading` while a reading is unfinished."""
+    unfinished = Extraction.objects.filter(media_item=OuterRef("media_item"), status__in=UNFINISHED)
+    links = case.case_media.select_related("media_item").annotate(still_reading=Exists(unfinished))
+    for link in links.order_by("added_at", "pk"):
+        link.media_item.still_reading = link.still_reading
+        yield link.media_item
 
 
 # The timeline.
@@ -68,15 +92,18 @@ def _capture_event(item: MediaItem, case: Case) -> dict:
     recorded = _parse_recorded(text)
     if recorded is not None and recorded.tzinfo is not None:
         event.update(_timing(item.captured_at or recorded, case.claimed_at))
-        event["recorded"] = f"file records {_clock(recorded)} {_offset(recorded)}"
+        event["recorded"] = f"file records {_wall_clock(recorded)} {_offset(recorded)}"
     elif item.captured_at is not None:
         event.update(_timing(item.captured_at, case.claimed_at))
     elif recorded is not None:
         event.update(_local_timing(text, recorded, case.claimed_at))
+    elif text:
+        event["why_unknown"] = f"File records “{text}”, which is not a readable time"
+    elif getattr(item, "still_reading", False):
+        event["why_unknown"] = "Capture time pending: the file is still being read"
+        event["pending"] = True
     else:
-        event["why_unknown"] = (
-            f"File records “{text}”, which is not a readable time" if text else "No capture time in the file"
-        )
+        event["why_unknown"] = "No capture time in the file"
     return event
 
 
@@ -89,10 +116,10 @@ def _local_timing(text: str, recorded: datetime, claimed_at: datetime | None) ->
     latest = as_utc + MOST_BEHIND_UTC + (timedelta(days=1) if date_only else timedelta(0))
     return {
         "at": as_utc,
-        "when": f"{recorded:%Y-%m-%d} local date" if date_only else f"{_clock(recorded)} local",
+        "when": f"{_wall_date(recorded)}, local date" if date_only else f"{_wall_clock(recorded)} local",
         "zone_unknown": True,
         "recorded": f"file records {text} with no UTC offset: time zone unknown",
-        "window": f"between {_clock(earliest)} and {_clock(latest)} UTC, whatever the zone",
+        "window": f"between {moment(earliest)} and {moment(latest)}, whatever the zone",
         "relative": _relative_window(earliest, latest, claimed_at),
     }
 
@@ -139,6 +166,7 @@ def _event(kind: str, label: str, **fields) -> dict:
         "anchor": "",
         "first_appearance": False,
         "why_unknown": "",
+        "pending": False,
     }
     event.update(fields)
     return event
@@ -152,8 +180,8 @@ def _timing(at: datetime, claimed_at: datetime | None) -> dict:
         if not delta:
             relative = "at the claimed time"
         else:
-            relative = f"{_span(abs(delta))} {'before' if delta < timedelta(0) else 'after'} the claimed time"
-    return {"at": at, "when": f"{_clock(at)} UTC", "relative": relative}
+            relative = f"{duration(delta)} {'before' if delta < timedelta(0) else 'after'} the claimed time"
+    return {"at": at, "when": moment(at), "relative": relative}
 
 
 def _relative_window(earliest: datetime, latest: datetime, claimed_at: datetime | None) -> str:
@@ -166,22 +194,19 @@ def _relative_window(earliest: datetime, latest: datetime, claimed_at: datetime 
     return "before or after the claimed time, depending on the zone"
 
 
-def _clock(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S" if moment.second else "%Y-%m-%d %H:%M")
+def _wall_date(clock: datetime) -> str:
+    return f"{clock.day} {clock:%b %Y}"
 
 
-def _offset(moment: datetime) -> str:
-    minutes = int(moment.utcoffset().total_seconds() // 60)
+def _wall_clock(clock: datetime) -> str:
+    """A clock time as a file records it, in the desk's date style but in no zone of the desk's."""
+    return f"{_wall_date(clock)}, {clock:%H:%M:%S}" if clock.second else f"{_wall_date(clock)}, {clock:%H:%M}"
+
+
+def _offset(clock: datetime) -> str:
+    minutes = int(clock.utcoffset().total_seconds() // 60)
     sign = "-" if minutes < 0 else "+"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
-def _span(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
-    return " ".join(part for part in parts if part) or "less than a minute"
 
 
 def _media_anchor(item: MediaItem) -> str:
@@ -226,7 +251,14 @@ def _point(kind: str, label: str, latitude: float, longitude: float, claimed: di
         "on_earth": on_earth,
         "impossible": "" if on_earth else "impossible: not a position on Earth",
         "anchor": "",
+        "map_link": open_map_link(latitude, longitude) if on_earth else "",
     }
+
+
+def open_map_link(latitude: float, longitude: float) -> str:
+    """A web map at the position, for a person to open if they choose; the desk itself never fetches it."""
+    lat, lon = f"{latitude:.6f}", f"{longitude:.6f}"
+    return f"{OPEN_MAP_URL}?{urlencode({'mlat': lat, 'mlon': lon})}#map={OPEN_MAP_ZOOM}/{lat}/{lon}"
 
 
 def _on_earth(latitude: float, longitude: float) -> bool:

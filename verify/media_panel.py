@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from verify import downloads, flags, intake, selectors, similarity, workflow
+from verify import case_story, downloads, flags, intake, selectors, similarity, workflow
 from verify.intake import IntakeError, human_bytes
 from verify.models import Case, Extraction, MediaItem
 from verify.record import fixity
@@ -124,6 +124,12 @@ def media_panel_view(model_admin, request: HttpRequest, case_id: int) -> HttpRes
     return TemplateResponse(request, "admin/verify/case/media_panel.html", panel_context(case))
 
 
+def story_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse:
+    """The timeline and places alone, polled with the media panel so that both show the same readings."""
+    case = _case_for(request, case_id)
+    return TemplateResponse(request, "admin/verify/case/story.html", case_story.story_context(case))
+
+
 def panel_context(case: Case) -> dict:
     panel = selectors.case_media_panel(case)
     by_item: dict[int | None, list] = {}
@@ -167,5 +173,10 @@ def _presentation(item: MediaItem, extractions: dict[str, Extraction]) -> dict:
         "ela_url": _artifact_url(item, "forensics", ela["file"]) if ela and ela.get("file") else None,
         "raw": [(name, e, as_pretty_json(e.result)) for name, e in sorted(extractions.items())],
         "has_gps": item.gps_latitude is not None and item.gps_longitude is not None,
+        # Until every reading has an outcome, a blank summary field means "not read yet", not "none".
+        "reading": any(not extraction.is_finished for extraction in extractions.values()),
+        "map_link": case_story.open_map_link(item.gps_latitude, item.gps_longitude)
+        if item.gps_latitude is not None and item.gps_longitude is not None
+        else "",
         "matching_note": similarity.matching_note(perceptual.result) if previews else None,
     }

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from verify import flags, selectors, services, workflow
 from verify.bidi import isolate
+from verify.desk.formats import person
 from verify.models import (
     Assignment,
     Case,
@@ -135,7 +136,8 @@ def checklist_view(model_admin, request: HttpRequest, case_id: int) -> HttpRespo
 
 
 class VerdictForm(forms.Form):
-    rating = forms.ChoiceField(choices=Verdict.Rating.choices)
+    # No rating is offered ready-made: the reviewer picks one.
+    rating = forms.ChoiceField(choices=[("", "— choose a rating —"), *Verdict.Rating.choices])
     confidence = forms.ChoiceField(choices=Verdict.Confidence.choices)
     media_category = forms.ChoiceField(
         label="media, taken together",
@@ -366,7 +368,7 @@ def assign_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse
                         case=case, user=form.cleaned_data["reviewer"], by=request.user, role=form.cleaned_data["role"]
                     )
                     messages.success(
-                        request, f"{assignment.user.get_username()} is now {assignment.get_role_display().lower()}."
+                        request, f"{person(assignment.user)} is now {assignment.get_role_display().lower()}."
                     )
                     return redirect(_case_url(case))
         except versions.StaleEdit as exc:

@@ -46,8 +46,9 @@ SITE_URL = os.getenv("SITE_URL", "http://localhost:8000").rstrip("/")
 # Who publishes verdicts: the author of the ClaimReview JSON-LD and of the public verdict pages.
 ORGANISATION_NAME = os.getenv("ORGANISATION_NAME", "Verify Desk")
 ORGANISATION_URL = os.getenv("ORGANISATION_URL", SITE_URL)
-# Map tiles for GPS readings; empty turns the map off (coordinates are always shown).
-MAP_TILE_URL = os.getenv("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+# Map tiles for GPS readings. Empty (the default) asks no tile server for the places under investigation:
+# the case page shows coordinates, distances and a link the user chooses to open.
+MAP_TILE_URL = os.getenv("MAP_TILE_URL", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -86,7 +87,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
             ],
             # The `bdi` and `isolate` filters: user text on every page is shown isolated.
-            "builtins": ["verify.templatetags.bidi"],
+            # `moment`, `duration`, `size` and `person`: one style for each on every page (verify.desk.formats).
+            "builtins": ["verify.templatetags.bidi", "verify.templatetags.desk"],
         },
     },
 ]
@@ -118,7 +120,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-gb"
-TIME_ZONE = "UTC"
+# The zone the desk shows times in (stored times are UTC whatever it is).
+TIME_ZONE = os.getenv("DESK_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 

@@ -67,4 +67,8 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll(".vd-story-map").forEach(drawStoryMap);
   });
+  // The media panel re-fetches the story while files are read (media-panel.js).
+  document.addEventListener("vd:story-replaced", function (event) {
+    event.detail.querySelectorAll(".vd-story-map").forEach(drawStoryMap);
+  });
 })();

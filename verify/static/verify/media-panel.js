@@ -48,18 +48,40 @@
     });
   }
 
+  function fetchText(url) {
+    return fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); });
+  }
+
+  // The timeline and places read the same summaries as the panel: both are swapped in the same tick,
+  // so that a file never shows its GPS in one and "pending" in the other.
+  function replaceStory(html) {
+    var story = document.getElementById("vd-story");
+    if (!story || html === null) return;
+    var holder = document.createElement("div");
+    holder.innerHTML = html;
+    var fresh = holder.querySelector("#vd-story");
+    if (!fresh) return;
+    story.replaceWith(fresh);
+    document.dispatchEvent(new CustomEvent("vd:story-replaced", { detail: fresh }));
+  }
+
   function poll(container) {
     var panel = container.querySelector("[data-pending]");
     if (!panel || panel.dataset.pending === "0") return;
     window.setTimeout(function () {
-      fetch(container.dataset.panelUrl, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
-        .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
-        .then(function (html) {
+      var storyUrl = container.dataset.storyUrl;
+      Promise.all([
+        fetchText(container.dataset.panelUrl),
+        storyUrl ? fetchText(storyUrl) : Promise.resolve(null),
+      ])
+        .then(function (pages) {
           // Replacing the HTML would close the "Raw readings" a reviewer has open.
           var open = openDetailsKeys(container);
-          container.innerHTML = html;
+          container.innerHTML = pages[0];
           reopenDetails(container, open);
           drawMaps(container, container.dataset.tileUrl);
+          replaceStory(pages[1]);
           poll(container);
         })
         .catch(function () { poll(container); });
