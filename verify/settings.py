@@ -305,3 +305,14 @@ CELERY_BEAT_SCHEDULE["check-fixity-slice"] = {
     "task": "workers.tasks.check_fixity_slice",
     "schedule": FIXITY_SLICE_MINUTES * 60,
 }
+# Trusted time (verify/record/timestamps.py): RFC 3161 tokens from the time-stamping authority at TSA_URL
+# for each original's SHA-256 after intake, and once a day for every case's chain head. TSA_CA_FILE is a
+# PEM file of the certificate(s) its tokens must chain to (its CA, or its own certificate). With no
+# authority, or one that cannot be reached, originals stay "not stamped" with the reason and beat tries
+# again (every TSA_SWEEP_SECONDS, backing off to 6 hours) once it is configured or back.
+TSA_URL = os.getenv("TSA_URL", "").strip()
+TSA_CA_FILE = os.getenv("TSA_CA_FILE", "").strip()
+TSA_TIMEOUT = envint("TSA_TIMEOUT", 30)
+TSA_SWEEP_SECONDS = envint("TSA_SWEEP_SECONDS", 5 * 60)
+CELERY_BEAT_SCHEDULE["retry-timestamps"] = {"task": "workers.tasks.retry_timestamps", "schedule": TSA_SWEEP_SECONDS}
+CELERY_BEAT_SCHEDULE["stamp-chain-heads"] = {"task": "workers.tasks.stamp_chain_heads", "schedule": 24 * 3600}
