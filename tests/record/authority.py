@@ -75,7 +75,8 @@ class Keys:
             "-subj", f"/CN={self.name} root CA", "-config", "ext.cnf", "-extensions", "ca",
             cwd=self.folder,
         )  # fmt: skip
-        _openssl("req", "-new", *ec, "-keyout", "tsa.key", "-out", "tsa.csr", "-subj", f"/CN={self.name}", cwd=self.folder)
+        name = f"/CN={self.name}"
+        _openssl("req", "-new", *ec, "-keyout", "tsa.key", "-out", "tsa.csr", "-subj", name, cwd=self.folder)
         _openssl(
             "x509", "-req", "-in", "tsa.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
             "-out", "tsa.pem", "-days", "2", "-extfile", "ext.cnf", "-extensions", "tsa",

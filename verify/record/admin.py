@@ -52,7 +52,7 @@ class TimestampTokenAdmin(ReadOnlyAdmin):
     list_select_related = ["media_item"]
     date_hierarchy = "created_at"
     exclude = ["token"]
-    readonly_fields = ["check"]
+    readonly_fields = ["verification"]
 
     @admin.display(description="digest")
     def short_digest(self, row):
@@ -69,7 +69,7 @@ class TimestampTokenAdmin(ReadOnlyAdmin):
         return timestamps.authority_name(row.tsa_url) if row.tsa_url else "—"
 
     @admin.display(description="check now")
-    def check(self, row):
+    def verification(self, row):
         if row.status != TimestampToken.Status.STAMPED:
             return row.reason
         return timestamps.check_now(row)[1]

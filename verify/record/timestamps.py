@@ -125,9 +125,12 @@ def request_token(digest_hex: str) -> tuple[bytes, datetime]:
     if response.status not in (PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS):
         words = "; ".join(response.status_string) or "no reason given"
         raise NotStamped(f"not stamped yet: the authority declined ({PKIStatus(response.status).name}: {words})")
-    if response.tst_info.nonce != nonce:
-        raise AnswerRefused("the authority's answer carries another nonce: it is not the answer to this request")
-    token = response.time_stamp_token()
+    try:
+        answered_nonce, token = response.tst_info.nonce, response.time_stamp_token()
+    except ValueError as exc:
+        raise AnswerRefused(f"the authority granted the stamp but sent no readable token ({_short(exc)})") from None
+    if answered_nonce != nonce:
+        raise AnswerRefused("the authority's answer does not carry this request's nonce: it answers another request")
     verified, message = verify_token(token, digest_hex)
     if not verified:
         raise AnswerRefused(message)
@@ -170,9 +173,9 @@ def verify_token(token: bytes, digest_hex: str, *, certificate_pem: bytes | None
     token = bytes(token)
     try:
         response = decode_timestamp_response(_as_response(token))
+        imprint, gen_time = response.tst_info.message_imprint, response.tst_info.gen_time
     except ValueError as exc:
         return False, f"the token is truncated or is not an RFC 3161 token ({len(token):,} bytes; {_short(exc)})"
-    imprint = response.tst_info.message_imprint
     if imprint.hash_algorithm != SHA256_OID:
         return False, f"the token stamps a digest of another kind ({imprint.hash_algorithm.dotted_string}), not SHA-256"
     if imprint.message.hex() != digest_hex.lower():
@@ -188,7 +191,6 @@ def verify_token(token: bytes, digest_hex: str, *, certificate_pem: bytes | None
         return False, f"the token's signature does not verify against the authority's certificate ({exc})"
     except ValueError as exc:  # a signature the library cannot even evaluate
         return False, f"the token's signature does not verify against the authority's certificate ({_short(exc)})"
-    gen_time = response.tst_info.gen_time
     return True, f"verified: SHA-256 {digest_hex[:12]}… stamped at {gen_time:%Y-%m-%d %H:%M:%S} UTC"
 
 
