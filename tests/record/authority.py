@@ -26,7 +26,8 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 """
 
-# The signer's own certificate goes into each token (certReq); no `certs` chain, see README "Known limits".
+# The signer's own certificate goes into each token (certReq), and with `chain` the CA's too, in chain
+# order as OpenSSL writes it (not the DER order a strict parser expects).
 TSA_CONFIG = """
 [tsa]
 default_tsa = desk_test_tsa
@@ -44,6 +45,7 @@ ordering = no
 tsa_name = yes
 ess_cert_id_chain = no
 ess_cert_id_alg = sha256
+{chain}
 """
 
 
@@ -57,6 +59,7 @@ class Keys:
 
     folder: Path
     name: str
+    chain: bool = False
 
     @property
     def ca_file(self) -> Path:
@@ -83,7 +86,8 @@ class Keys:
             cwd=self.folder,
         )  # fmt: skip
         (self.folder / "serial").write_text("01\n")
-        self.config.write_text(TSA_CONFIG.format(folder=self.folder))
+        chain = f"certs = {self.folder}/ca.pem" if self.chain else ""
+        self.config.write_text(TSA_CONFIG.format(folder=self.folder, chain=chain))
         return self
 
     def reply(self, query: bytes) -> bytes:

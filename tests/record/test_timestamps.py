@@ -190,6 +190,33 @@ def test_it_refuses_an_answer_that_is_not_a_time_stamp(desk, authority, answer, 
     assert said in row.reason
 
 
+def test_it_reads_an_authority_that_embeds_its_chain_out_of_der_order(desk, authority, settings, tmp_path_factory):
+    chained = tsa.Keys(tmp_path_factory.mktemp("tsa-chain"), "Chained TSA", chain=True).issue()
+    authority.sign_with(chained)
+    settings.TSA_CA_FILE = str(chained.ca_file)
+    case = make_case(by=desk, stage="triage")
+    item = ingest(case, by=desk)
+    row = timestamps.stamp(TimestampToken.objects.get(digest=item.sha256).pk)
+    assert row.status == Status.STAMPED, row.reason
+    token = bytes(row.token)
+    # Kept exactly as received, its certificates in OpenSSL's chain order, and it still verifies.
+    assert timestamps._in_der_order(token) != token
+    assert timestamps.verify_token(token, item.sha256) == (
+        True,
+        f"verified: SHA-256 {item.sha256[:12]}… stamped at {row.gen_time:%Y-%m-%d %H:%M:%S} UTC",
+    )
+
+
+def test_it_keeps_the_stamp_pending_when_the_authority_declines(desk, authority):
+    case = make_case(by=desk, stage="triage")
+    item = ingest(case, by=desk)
+    busy = b"\x30\x0d\x30\x0b\x02\x01\x02\x30\x06\x0c\x04busy"  # PKIStatusInfo: rejection, "busy"
+    authority.answer_with(lambda query: busy)
+    row = timestamps.stamp(TimestampToken.objects.get(digest=item.sha256).pk)
+    assert (row.status, row.attempts) == (Status.PENDING, 1)
+    assert row.reason == "not stamped yet: the authority declined (REJECTION: busy)"
+
+
 def test_it_refuses_a_replayed_answer_to_another_request(desk, authority):
     case = make_case(by=desk, stage="triage")
     item = ingest(case, by=desk)

@@ -98,6 +98,60 @@ def _as_response(token: bytes) -> bytes:
     return _der(0x30, _der(0x30, _der_integer(0)) + bytes(token))
 
 
+def _element(data: bytes, at: int) -> tuple[int, int, int]:
+    """(tag, where its content starts, where it ends) of the DER element at `at`."""
+    tag, first = data[at], data[at + 1]
+    if first < 0x80:
+        return tag, at + 2, at + 2 + first
+    octets = first & 0x7F
+    start = at + 2 + octets
+    return tag, start, start + int.from_bytes(data[at + 2 : start], "big")
+
+
+def _elements(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
+    """(tag, start, content start, end) of each element between `start` and `end`."""
+    found = []
+    while start < end:
+        tag, content, stop = _element(data, start)
+        found.append((tag, start, content, stop))
+        start = stop
+    return found
+
+
+def token_of(response: bytes) -> bytes | None:
+    """The TimeStampToken's bytes exactly as they stand in a TimeStampResp, or None if it carries none."""
+    try:
+        _, content, end = _element(response, 0)
+        parts = _elements(response, content, end)
+    except IndexError:
+        return None
+    return response[parts[1][1] : parts[1][3]] if len(parts) == 2 else None
+
+
+def _in_der_order(token: bytes) -> bytes:
+    """The token with its certificates sorted as DER's SET OF requires, for parsing only.
+
+    rfc3161-client parses strict DER; some authorities (OpenSSL's `certs` option) list a chain in
+    chain order. The signature does not cover that list, so its order changes nothing that is
+    checked; what is stored is always the token as received.
+    """
+    try:
+        _, content, end = _element(token, 0)
+        explicit = _elements(token, content, end)[1]  # [0] EXPLICIT SignedData, after the content type
+        _, signed, signed_end = _element(token, explicit[2])
+        for tag, _, start, stop in _elements(token, signed, signed_end):
+            if tag == 0xA0:  # certificates [0] IMPLICIT SET OF
+                certificates = sorted(token[at:after] for _, at, _, after in _elements(token, start, stop))
+                return token[:start] + b"".join(certificates) + token[stop:]
+    except IndexError:
+        pass
+    return token
+
+
+def _decode(token: bytes):
+    return decode_timestamp_response(_as_response(_in_der_order(token)))
+
+
 def request_token(digest_hex: str) -> tuple[bytes, datetime]:
     """Ask the configured authority to stamp `digest_hex`: (the verified DER token, its genTime).
 
@@ -117,24 +171,41 @@ def request_token(digest_hex: str) -> tuple[bytes, datetime]:
     except outbound.OutboundError as exc:
         raise NotStamped(f"not stamped yet: the time-stamping authority could not be asked: {exc}") from None
     try:
-        response = decode_timestamp_response(answer)
-    except ValueError as exc:
+        status, words = _status(answer)
+    except (IndexError, ValueError) as exc:
         raise AnswerRefused(
             f"the authority's answer ({len(answer):,} bytes) is not an RFC 3161 time-stamp reply ({_short(exc)})"
         ) from None
-    if response.status not in (PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS):
-        words = "; ".join(response.status_string) or "no reason given"
-        raise NotStamped(f"not stamped yet: the authority declined ({PKIStatus(response.status).name}: {words})")
+    if status not in (PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS):
+        raise NotStamped(f"not stamped yet: the authority declined ({PKIStatus(status).name}: {words})")
+    token = token_of(answer)
+    if token is None:
+        raise AnswerRefused("the authority granted the stamp but sent no token")
     try:
-        answered_nonce, token = response.tst_info.nonce, response.time_stamp_token()
+        info = _decode(token).tst_info
+        answered_nonce, gen_time = info.nonce, info.gen_time
     except ValueError as exc:
-        raise AnswerRefused(f"the authority granted the stamp but sent no readable token ({_short(exc)})") from None
+        raise AnswerRefused(f"the authority granted the stamp but its token cannot be read ({_short(exc)})") from None
     if answered_nonce != nonce:
         raise AnswerRefused("the authority's answer does not carry this request's nonce: it answers another request")
     verified, message = verify_token(token, digest_hex)
     if not verified:
         raise AnswerRefused(message)
-    return token, response.tst_info.gen_time
+    return token, gen_time
+
+
+def _status(answer: bytes) -> tuple[int, str]:
+    """The PKIStatus of a TimeStampResp and its words, read before (and without) its token."""
+    try:
+        _, content, end = _element(answer, 0)
+        parts = _elements(answer, content, end) if end == len(answer) else []
+    except IndexError:
+        parts = []
+    if not 1 <= len(parts) <= 2 or parts[-1][3] != len(answer):
+        raise ValueError("its length fields do not add up to the bytes received, or it is not DER")
+    status_info = answer[parts[0][1] : parts[0][3]]
+    reply = decode_timestamp_response(_der(0x30, status_info))
+    return reply.status, "; ".join(reply.status_string) or "no reason given"
 
 
 def _short(exc: Exception) -> str:
@@ -172,7 +243,7 @@ def verify_token(token: bytes, digest_hex: str, *, certificate_pem: bytes | None
         return False, "cannot check: the authority's certificate is not a PEM certificate"
     token = bytes(token)
     try:
-        response = decode_timestamp_response(_as_response(token))
+        response = _decode(token)
         imprint, gen_time = response.tst_info.message_imprint, response.tst_info.gen_time
     except ValueError as exc:
         return False, f"the token is truncated or is not an RFC 3161 token ({len(token):,} bytes; {_short(exc)})"
