@@ -307,7 +307,7 @@ CELERY_BEAT_SCHEDULE["check-fixity-slice"] = {
 }
 # Trusted time (verify/record/timestamps.py): RFC 3161 tokens from the time-stamping authority at TSA_URL
 # for each original's SHA-256 after intake, and once a day for every case's chain head. TSA_CA_FILE is a
-# PEM file of the certificate(s) its tokens must chain to (its CA, or its own certificate). With no
+# PEM file of the root CA certificate (and any intermediates) its tokens must chain to. With no
 # authority, or one that cannot be reached, originals stay "not stamped" with the reason and beat tries
 # again (every TSA_SWEEP_SECONDS, backing off to 6 hours) once it is configured or back.
 TSA_URL = os.getenv("TSA_URL", "").strip()

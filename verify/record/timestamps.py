@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 
 NOT_CONFIGURED = "not stamped: no time-stamping authority is configured (TSA_URL)"
 NO_CERTIFICATE = (
-    "not stamped: TSA_URL is set but TSA_CA_FILE is not, so the desk could not check the authority's signature"
+    "not stamped: TSA_URL is set but TSA_CA_FILE is not; the desk stamps only when it can check the "
+    "authority's signature against its certificate"
 )
 QUERY_TYPE, REPLY_TYPE = "application/timestamp-query", "application/timestamp-reply"
 # An answer is a few kilobytes; anything far larger is not a time-stamp reply.
@@ -47,6 +48,8 @@ SHA256_OID_DER = bytes.fromhex("608648016503040201")
 # Retries after an unreachable authority wait 5 minutes, then twice as long each time, at most 6 hours.
 FIRST_RETRY = timedelta(minutes=5)
 LONGEST_RETRY = timedelta(hours=6)
+# Stamps one sweep tries at most; the rest wait for the next sweep.
+SWEEP_BATCH = 200
 Subject, Status = TimestampToken.Subject, TimestampToken.Status
 
 
@@ -214,7 +217,7 @@ def _short(exc: Exception) -> str:
 
 @functools.lru_cache(maxsize=4)
 def _certificates(pem: bytes) -> tuple[x509.Certificate, ...]:
-    return tuple(x509.load_pem_x509_certificates(pem))
+    return tuple(dict.fromkeys(x509.load_pem_x509_certificates(pem)))  # each once: the builder refuses repeats
 
 
 def configured_certificate() -> bytes | None:
@@ -227,9 +230,9 @@ def configured_certificate() -> bytes | None:
 def verify_token(token: bytes, digest_hex: str, *, certificate_pem: bytes | None = None) -> tuple[bool, str]:
     """Check a stored token offline: (True, what it proves) or (False, what is wrong with it).
 
-    It must parse whole, stamp SHA-256 `digest_hex`, and carry a signature that chains to
-    `certificate_pem` (the authority's CA or its own certificate; TSA_CA_FILE by default) from a
-    certificate meant for time-stamping.
+    It must parse whole, stamp SHA-256 `digest_hex`, and carry a signature from a certificate meant
+    for time-stamping (critical extendedKeyUsage timeStamping) that chains to a root certificate in
+    `certificate_pem` (PEM: the authority's root CA and any intermediates; TSA_CA_FILE by default).
     """
     try:
         pem = certificate_pem if certificate_pem is not None else configured_certificate()
@@ -258,9 +261,7 @@ def verify_token(token: bytes, digest_hex: str, *, certificate_pem: bytes | None
         builder = builder.add_root_certificate(certificate)
     try:
         builder.build().verify(response, imprint.message)
-    except VerificationError as exc:
-        return False, f"the token's signature does not verify against the authority's certificate ({exc})"
-    except ValueError as exc:  # a signature the library cannot even evaluate
+    except (VerificationError, ValueError) as exc:  # ValueError: a signature the library cannot even evaluate
         return False, f"the token's signature does not verify against the authority's certificate ({_short(exc)})"
     return True, f"verified: SHA-256 {digest_hex[:12]}… stamped at {gen_time:%Y-%m-%d %H:%M:%S} UTC"
 
@@ -407,16 +408,22 @@ def queue_unstamped_originals() -> int:
 
 
 def retry_due(now: datetime | None = None) -> int:
-    """Beat's sweep: stamp every pending row whose time has come; returns how many were tried."""
+    """Beat's sweep: stamp the pending rows whose time has come; returns how many were tried.
+
+    It stops at the first the authority does not stamp (down, or declining): the others would only
+    wait for it in turn, and keep their own time for the next sweep.
+    """
     if configured():
         return 0
     now = now or timezone.now()
     queue_unstamped_originals()
     due = TimestampToken.objects.filter(status=Status.PENDING).exclude(next_attempt_at__gt=now).order_by("pk")
     tried = 0
-    for row_id in due.values_list("pk", flat=True):
-        stamp(row_id)
+    for row_id in due.values_list("pk", flat=True)[:SWEEP_BATCH]:
         tried += 1
+        row = stamp(row_id)
+        if row.status == Status.PENDING:
+            break
     return tried
 
 
@@ -443,6 +450,9 @@ def stamp_chain_heads() -> TimestampToken | None:
     row = _pending(subject=Subject.CHAIN_HEAD, digest=digest, listing=listing)
     if row.status != Status.PENDING:
         return None
+    # An older listing still waiting (no authority then) is superseded: this one covers every newer head.
+    # It holds no token, so nothing stamped is lost.
+    TimestampToken.objects.filter(subject=Subject.CHAIN_HEAD, status=Status.PENDING).exclude(pk=row.pk).delete()
     return stamp(row.pk)
 
 
