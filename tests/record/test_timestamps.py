@@ -350,3 +350,32 @@ def test_check_integrity_re_verifies_stored_tokens_and_names_a_bad_one(desk, aut
     code, out = check_integrity(capsys, monkeypatch)
     assert code == 1
     assert f"BAD TIMESTAMP #{row.pk} original {item.sha256[:12]} (photo.jpg): the token is truncated" in out
+
+
+def test_the_sweep_stops_at_an_authority_that_is_down(desk, authority, settings):
+    case = make_case(by=desk, stage="triage")
+    ingest(case, by=desk)
+    ingest(case, jpeg_bytes(seed=8), name="second.jpg", by=desk)
+    authority.stop()
+    assert timestamps.retry_due() == 1  # the second would only wait for the same dead address
+    assert sorted(TimestampToken.objects.values_list("attempts", flat=True)) == [0, 1]
+
+
+def test_a_chain_head_listing_waiting_for_an_authority_is_superseded_by_the_next(desk, settings):
+    settings.TSA_URL = ""
+    case = make_case(by=desk, stage="triage")
+    first = timestamps.stamp_chain_heads()
+    assert (first.status, first.reason) == ("pending", timestamps.NOT_CONFIGURED)
+    services.record_event(case=case, kind=CaseEvent.Kind.UPDATED, by=desk, note="claim sharpened")
+    second = timestamps.stamp_chain_heads()
+    assert list(TimestampToken.objects.filter(subject="chain_head").values_list("pk", flat=True)) == [second.pk]
+
+
+def test_the_admin_lists_tokens_and_checks_one_on_its_page(admin_client, desk, authority):
+    case = make_case(by=desk, stage="triage")
+    item = ingest(case, by=desk, name="kursk.jpg")
+    row = timestamps.stamp(TimestampToken.objects.get(digest=item.sha256).pk)
+    listing = admin_client.get(reverse("admin:verify_timestamptoken_changelist")).content.decode()
+    assert "kursk.jpg" in listing and f"127.0.0.1:{authority.port}" in listing
+    page = admin_client.get(reverse("admin:verify_timestamptoken_change", args=[row.pk])).content.decode()
+    assert f"verified: SHA-256 {item.sha256[:12]}… stamped at" in page
