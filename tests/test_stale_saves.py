@@ -193,3 +193,34 @@ def test_it_refuses_a_stale_unassignment(dana, milo, reviewer, other_reviewer):
 
     assert "Dana unassigned rafa and assigned rina as lead reviewer" in text_of(response)
     assert list(Assignment.objects.filter(case=case).values_list("user__username", flat=True)) == ["rina"]
+
+
+def test_it_refuses_a_verdict_drafted_while_the_claim_changed_and_keeps_the_draft(dana, reviewer):
+    case = make_case(by=dana, stage="triage")
+    services.assign_reviewer(case=case, user=reviewer, by=dana)
+    case = services.transition_case(case=Case.objects.get(pk=case.pk), to=Stage.IN_REVIEW, by=dana)
+    for item in case.checklist.all():
+        services.answer_checklist_item(item=item, by=reviewer, status="confirmed", notes="", evidence_links=[])
+    url = reverse("admin:verify_case_propose_verdict", args=[case.pk])
+    drafting = logged_in(reviewer)
+    token = drafting.get(url).context["token"]
+
+    services.update_case(case=Case.objects.get(pk=case.pk), by=dana, changes={"claim": "A sharper claim."})
+    draft = {
+        "rating": "misleading",
+        "confidence": "high",
+        "summary": "Old footage, new caption.",
+        "rationale": "Rafa's reasoning, typed before the claim changed.",
+        "media-TOTAL_FORMS": 0,
+        "media-INITIAL_FORMS": 0,
+        **token,
+    }
+    response = drafting.post(url, draft)
+
+    assert response.status_code == 200
+    at = timezone.localtime(case.events.last().at)
+    assert f"Dana changed the claim at {at:%H:%M} {NOT_SAVED}" in text_of(response)
+    assert "Rafa&#x27;s reasoning, typed before the claim changed." in response.content.decode()
+    assert not case.verdicts.exists()
+    assert drafting.post(url, {**draft, **response.context["token"]}).status_code == 302
+    assert case.verdicts.get().rationale == "Rafa's reasoning, typed before the claim changed."

@@ -202,6 +202,7 @@ def propose_verdict_view(model_admin, request: HttpRequest, case_id: int) -> Htt
     items = {item.pk: item for item in MediaItem.objects.filter(cases=case).order_by("collected_at")}
     form = VerdictForm(request.POST or None, case=case)
     ratings = MediaRatingFormSet(request.POST or None, prefix="media", initial=[{"media_item_id": pk} for pk in items])
+    token = versions.page_token(request, case)
     if request.method == "POST" and form.is_valid() and ratings.is_valid():
         media_ratings = [
             {**r.cleaned_data, "media_item": items[r.cleaned_data["media_item_id"]]}
@@ -210,17 +211,23 @@ def propose_verdict_view(model_admin, request: HttpRequest, case_id: int) -> Htt
         ]
         data = form.cleaned_data
         try:
-            verdict = services.propose_verdict(
-                case=case,
-                by=request.user,
-                rating=data["rating"],
-                confidence=data["confidence"],
-                summary=data["summary"],
-                rationale=data["rationale"],
-                media_category=data["media_category"],
-                media_ratings=media_ratings,
-                evidence=form.evidence(),
-            )
+            with transaction.atomic():
+                # A draft written while the case changed (a file, an answer, the claim) is not proposed unseen.
+                versions.lock_unchanged(case_id=case.pk, token=versions.posted_token(request.POST))
+                verdict = services.propose_verdict(
+                    case=case,
+                    by=request.user,
+                    rating=data["rating"],
+                    confidence=data["confidence"],
+                    summary=data["summary"],
+                    rationale=data["rationale"],
+                    media_category=data["media_category"],
+                    media_ratings=media_ratings,
+                    evidence=form.evidence(),
+                )
+        except versions.StaleEdit as exc:
+            messages.error(request, str(exc))
+            token = exc.token
         except (WorkflowError, ValidationError) as exc:
             messages.error(request, _errors(exc))
         else:
@@ -237,6 +244,7 @@ def propose_verdict_view(model_admin, request: HttpRequest, case_id: int) -> Htt
         ratings=ratings,
         rating_rows=rows,
         open_required=case.checklist.filter(required=True, status=ChecklistItem.Status.OPEN),
+        token=token,
     )
 
 

@@ -305,6 +305,18 @@ CELERY_BEAT_SCHEDULE["check-fixity-slice"] = {
     "task": "workers.tasks.check_fixity_slice",
     "schedule": FIXITY_SLICE_MINUTES * 60,
 }
+
+# Request bodies (verify/upload_limits.py). The largest body one request may send, all its files
+# together: one file at MAX_UPLOAD_BYTES plus room for the form around it; a larger declared body
+# is refused from its headers, before it is read or spooled. Uploads spool to FILE_UPLOAD_TEMP_DIR
+# (the system's temporary folder when unset) while they arrive.
+MAX_REQUEST_BYTES = envint("MAX_REQUEST_BYTES", MAX_UPLOAD_BYTES + 4 * 1024**2)
+FILE_UPLOAD_TEMP_DIR = os.getenv("FILE_UPLOAD_TEMP_DIR") or None
+# Last: it asks who is sending (AuthenticationMiddleware), and its refusals get every header the
+# middleware above adds. Its request phase still runs before CsrfViewMiddleware.process_view, the
+# first thing that reads (and spools) a posted body.
+MIDDLEWARE += ["verify.upload_limits.RequestBodyLimitMiddleware"]
+
 # Trusted time (verify/record/timestamps.py): RFC 3161 tokens from the time-stamping authority at TSA_URL
 # for each original's SHA-256 after intake, and once a day for every case's chain head. TSA_CA_FILE is a
 # PEM file of the root CA certificate (and any intermediates) its tokens must chain to. With no

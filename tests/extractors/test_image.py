@@ -169,18 +169,31 @@ def test_it_fails_on_a_truncated_jpeg_saying_where_it_ends(tmp_path):
         read(path)
 
 
-def test_it_fails_on_an_image_claiming_more_pixels_than_the_limit(tmp_path):
+def test_it_reads_the_header_of_an_image_over_the_decoding_limit_without_decoding_it(tmp_path):
     path = write(tmp_path / "huge.png", png_declaring(15_000, 15_000))
 
-    with pytest.raises(base.ExtractionFailed, match="Image claims 15,000 × 15,000 pixels, over the 200 MP limit"):
-        read(path)
+    result = read(path)
+
+    assert (result["format"], result["width"], result["height"], result["mode"]) == ("PNG", 15_000, 15_000, "RGB")
+    assert result["not_decoded"] == (
+        "The picture is 225.0 megapixels (15,000 x 15,000), over the 50-megapixel limit the desk decodes, "
+        "so its pixels were not read; its metadata was still read."
+    )
 
 
-def test_it_fails_on_a_decompression_bomb_pillow_refuses_itself(tmp_path):
+def test_it_reads_the_header_of_a_decompression_bomb_pillow_would_refuse(tmp_path):
     path = write(tmp_path / "bomb.png", png_declaring(50_000, 50_000))
 
-    with pytest.raises(base.ExtractionFailed, match="Image claims 2,500,000,000 pixels, over the 200 MP limit"):
-        read(path)
+    result = read(path)
+
+    assert (result["width"], result["height"]) == (50_000, 50_000)
+    assert result["not_decoded"].startswith("The picture is 2500.0 megapixels (50,000 x 50,000), over the 50-")
+
+
+def test_it_decodes_a_photo_within_the_limit_with_no_note(tmp_path):
+    path = write(tmp_path / "photo.jpg", jpeg(size=(256, 256)))
+
+    assert "not_decoded" not in read(path)
 
 
 def test_it_fails_on_a_jpeg_whose_header_pillow_cannot_read(tmp_path):

@@ -8,14 +8,13 @@ import subprocess
 from datetime import timedelta
 
 import pytest
-from django.core.management import base as management_base
-from django.core.management import execute_from_command_line
 from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import make_case
 from tests.media import jpeg_bytes
 from tests.record import authority as tsa
+from tests.record.test_fixity import check_integrity
 from verify import intake, services
 from verify.models import CaseEvent
 from verify.record import timestamps
@@ -324,17 +323,6 @@ def test_tokens_for_case_lists_its_originals_and_the_chain_heads_that_include_it
     head = CaseEvent.objects.filter(case=case).order_by("-pk").first().digest
     assert chain_heads["label"] == f"chain heads of every case; case #{case.pk}'s head was {head}"
     assert all(timestamps.verify_token(t["token"], t["digest"])[0] for t in tokens)
-
-
-def check_integrity(capsys, monkeypatch) -> tuple[int, str]:
-    monkeypatch.setattr(management_base.connections, "close_all", lambda: None)
-    try:
-        execute_from_command_line(["manage.py", "check_integrity"])
-        code = 0
-    except SystemExit as exit:
-        code = exit.code
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
 
 
 def test_check_integrity_re_verifies_stored_tokens_and_names_a_bad_one(desk, authority, capsys, monkeypatch):

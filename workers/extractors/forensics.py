@@ -13,22 +13,41 @@ import math
 from pathlib import Path
 
 import numpy as np
-from PIL import ExifTags, Image, ImageChops, ImageStat
+from PIL import Image, ImageStat
 
 from workers.extractors.base import ExtractionFailed, Unsupported
-from workers.extractors.imaging import DECODE_ERRORS, MAX_IMAGE_PIXELS, decode, open_image, sniff_file, to_rgb
+from workers.extractors.imaging import (
+    DECODE_ERRORS,
+    MAX_DECODE_PIXELS,
+    UPRIGHT,
+    decode,
+    heif_rgb_within,
+    open_image,
+    orientation,
+    rgb_within,
+    sniff_file,
+    too_large_to_decode,
+)
 from workers.extractors.jpeg_tables import IJG_CHROMINANCE, IJG_LUMINANCE, nearest_quality
 
 NAME = "forensics"
-VERSION = "1"
+# 2: a picture over 25 megapixels is analysed on a copy of at most 12 megapixels made by a whole-factor (box)
+# reduction, not by Lanczos to exactly 25 megapixels; over 50 megapixels (100 in 1) only a JPEG is read (at
+# reduced scale), and its DCT coefficients are not. Pictures up to 25 megapixels read exactly as in 1.
+VERSION = "2"
 KINDS = frozenset({"photo"})
 
 ELA_QUALITY = 90
-# ELA holds three full-size RGB copies at once (the photo, its re-save and their
-# difference; Pillow keeps 4 bytes a pixel): about 300 MB at this cap. Larger photos
-# (a 48-MP phone shot, a 61-MP camera) are scaled down to it first, which blurs their
-# compression traces; JPEGs are decoded at 1/2, 1/4 or 1/8 scale where that suffices.
+# ELA compares the photo with its re-save; held as Pillow images (4 bytes a pixel) that is three
+# full-size copies, so the photo is kept as a numpy array (3 bytes) and the difference is taken a strip
+# at a time: about 200 MB above the process at this cap. Larger photos (a 48-MP phone shot, a 61-MP
+# camera) are scaled down below it first, which blurs their compression traces; JPEGs are decoded at
+# 1/2, 1/4 or 1/8 scale where that suffices.
 ELA_MAX_PIXELS = 25_000_000
+# A larger photo is analysed on a copy of at most this size, made by a whole-factor reduction after a
+# reduced-scale decode where the format allows it, so the full-size pixels and the copy stay small.
+ELA_SCALED_PIXELS = 12_000_000
+ELA_STRIP_ROWS = 64
 ELA_IMAGE_SIZE = 1024
 ELA_MAX_SCALE = 32
 
@@ -46,18 +65,6 @@ ELA_NOTE = (
     "similar surfaces around it."
 )
 
-# How to turn a stored image upright for each EXIF orientation (as ImageOps.exif_transpose does);
-# applied to the ELA image, which has no EXIF of its own, so exif_transpose cannot do it here.
-UPRIGHT = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-
 # The nine lowest AC frequencies (row, column), in zigzag order: the best populated histograms.
 LOW_FREQUENCIES = ((0, 1), (1, 0), (2, 0), (1, 1), (0, 2), (0, 3), (1, 2), (2, 1), (3, 0))
 
@@ -67,6 +74,7 @@ def extract(path: Path, artifacts_dir: Path) -> dict:
     path = Path(path)
     with _open_photo(path) as image:
         image_format = image.format or "unknown"
+        size = image.size
         tables = dict(getattr(image, "quantization", None) or {}) if image_format == "JPEG" else None
         ela, notes = _error_level_analysis(image, path, Path(artifacts_dir))
     if tables is None:
@@ -76,7 +84,7 @@ def extract(path: Path, artifacts_dir: Path) -> dict:
             "only error level analysis ran."
         )
     else:
-        recompression = _recompression_signals(path, tables)
+        recompression = _recompression_signals(path, tables, size)
     return {
         "ela": ela,
         "recompression": recompression,
@@ -97,22 +105,10 @@ def _open_photo(path: Path) -> Image.Image:
             f"{sniff_file(path).description})."
         )
     width, height = image.size
-    if width * height > MAX_IMAGE_PIXELS or width == 0 or height == 0:
+    if width == 0 or height == 0:
         image.close()
-        raise ExtractionFailed(
-            f"The image declares {width:,} x {height:,} pixels, outside the 1 to "
-            f"{MAX_IMAGE_PIXELS // 1_000_000}-megapixel range this extractor decodes."
-        )
+        raise ExtractionFailed(f"The image declares {width:,} x {height:,} pixels, so it has nothing to analyse.")
     return image
-
-
-def _orientation(image: Image.Image) -> int:
-    """The EXIF orientation (1 to 8); 1 when the EXIF is missing or unreadable."""
-    try:
-        value = image.getexif().get(ExifTags.Base.Orientation, 1)
-    except DECODE_ERRORS:
-        return 1
-    return value if value in UPRIGHT else 1
 
 
 # Error level analysis
@@ -122,19 +118,22 @@ def _error_level_analysis(image: Image.Image, path: Path, artifacts_dir: Path) -
     """Write ela.png: the difference between the photo and its re-save, brightened and turned upright."""
     notes = [ELA_NOTE]
     width, height = image.size
-    orientation = _orientation(image)
+    target = ELA_MAX_PIXELS
     if width * height > ELA_MAX_PIXELS:
         # A JPEG can decode at 1/2, 1/4 or 1/8 scale directly, which bounds the memory used.
-        factor = math.sqrt(ELA_MAX_PIXELS / (width * height))
+        target = ELA_SCALED_PIXELS
+        factor = math.sqrt(target / (width * height))
         image.draft("RGB", (math.ceil(width * factor), math.ceil(height * factor)))
-    decode(image, path)
     try:
-        rgb = to_rgb(image)
+        if image.format == "HEIF" and width * height > ELA_MAX_PIXELS:
+            rgb, turn = heif_rgb_within(image, path, target), None  # libheif has turned it already
+        else:
+            decode(image, path)
+            # After decode(), which refuses a picture too large: reading a PNG's EXIF decodes it.
+            turn = UPRIGHT.get(orientation(image))
+            rgb = rgb_within(image, target)
     except ValueError as exc:
         raise ExtractionFailed(f"The image's colour mode {image.mode} could not be converted to RGB.") from exc
-    if rgb.width * rgb.height > ELA_MAX_PIXELS:
-        factor = math.sqrt(ELA_MAX_PIXELS / (rgb.width * rgb.height))
-        rgb = rgb.resize((int(rgb.width * factor), int(rgb.height * factor)), Image.Resampling.LANCZOS)
     if rgb.size != (width, height):
         notes.append(
             f"The image is {width:,} x {height:,} pixels, so error level analysis ran on a copy scaled to "
@@ -142,9 +141,16 @@ def _error_level_analysis(image: Image.Image, path: Path, artifacts_dir: Path) -
         )
     buffer = io.BytesIO()
     rgb.save(buffer, "JPEG", quality=ELA_QUALITY)
-    with Image.open(buffer) as resaved:
-        difference = ImageChops.difference(rgb, to_rgb(resaved))
-    del rgb, buffer
+    original, info = _as_array(rgb), dict(rgb.info)
+    # Only the array is kept: the decoded picture (and its RGB copy, if one was made) go now.
+    del rgb
+    image.close()
+    resaved = Image.open(buffer)
+    _subtract(original, resaved)
+    resaved.close()  # frees its pixels (leaving a with block would not)
+    difference = Image.fromarray(original)
+    del original, buffer
+    difference.info = info  # as ImageChops.difference keeps the photo's (its ICC profile goes into ela.png)
     max_difference = max(high for _, high in difference.getextrema())
     mean_difference = sum(ImageStat.Stat(difference).mean) / 3
     # The brightest 0.5% of values saturate (scaling by the maximum lets one outlier darken the rest),
@@ -154,8 +160,8 @@ def _error_level_analysis(image: Image.Image, path: Path, artifacts_dir: Path) -
     scale = min(255 / max(bright, 1), ELA_MAX_SCALE)
     visible = difference.point(lambda value: min(255, round(value * scale)))
     del difference
-    if orientation in UPRIGHT:
-        visible = visible.transpose(UPRIGHT[orientation])
+    if turn is not None:
+        visible = visible.transpose(turn)
     visible.thumbnail((ELA_IMAGE_SIZE, ELA_IMAGE_SIZE), Image.Resampling.LANCZOS)
     # Light compression: the default level spends most of this extractor's time for ~10% smaller files.
     visible.save(artifacts_dir / "ela.png", "PNG", compress_level=1)
@@ -167,6 +173,23 @@ def _error_level_analysis(image: Image.Image, path: Path, artifacts_dir: Path) -
         "scale": round(scale, 2),
     }
     return ela, notes
+
+
+def _as_array(rgb: Image.Image) -> np.ndarray:
+    """The picture's pixels as a (height, width, 3) array, copied a strip at a time."""
+    pixels = np.empty((rgb.height, rgb.width, 3), dtype=np.uint8)
+    for top in range(0, rgb.height, ELA_STRIP_ROWS):
+        bottom = min(top + ELA_STRIP_ROWS, rgb.height)
+        pixels[top:bottom] = np.asarray(rgb.crop((0, top, rgb.width, bottom)))
+    return pixels
+
+
+def _subtract(original: np.ndarray, resaved: Image.Image) -> None:
+    """Turn `original` into |original - resaved| per channel (what ImageChops.difference gives), a strip at a time."""
+    for top in range(0, resaved.height, ELA_STRIP_ROWS):
+        bottom = min(top + ELA_STRIP_ROWS, resaved.height)
+        strip = np.asarray(resaved.crop((0, top, resaved.width, bottom)), dtype=np.int16)
+        original[top:bottom] = np.abs(original[top:bottom] - strip)
 
 
 # JPEG recompression
@@ -188,7 +211,7 @@ def estimate_quality(tables: dict[int, list[int]]) -> tuple[int, bool]:
     return quality, distance == 0
 
 
-def _recompression_signals(path: Path, tables: dict[int, list[int]]) -> dict:
+def _recompression_signals(path: Path, tables: dict[int, list[int]], size: tuple[int, int]) -> dict:
     tables = {slot: list(table) for slot, table in tables.items() if len(table) == 64}
     if not tables:
         return {
@@ -216,9 +239,15 @@ def _recompression_signals(path: Path, tables: dict[int, list[int]]) -> dict:
             f"The estimated quality, {quality}, is low: heavy compression blurs detail and weakens every other "
             "signal here."
         )
-    combed, analysed = _double_compression(path, tables[min(tables)])
+    too_large = too_large_to_decode(*size)
+    combed, analysed = (0, 0) if too_large else _double_compression(path, tables[min(tables)])
     hint = None if analysed < 3 else combed * 3 >= analysed * 2
-    if hint is None:
+    if too_large:
+        notes.append(
+            f"The image is over the {MAX_DECODE_PIXELS // 1_000_000}-megapixel limit the desk decodes at full "
+            "size, so its DCT coefficients were not read for traces of an earlier JPEG compression."
+        )
+    elif hint is None:
         notes.append(
             "The image has too little texture, or too fine a quantisation, to look for traces of an earlier "
             "JPEG compression."

@@ -15,18 +15,23 @@ import pillow_heif
 from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
 
 from workers.extractors.base import ExtractionFailed, Unsupported
-from workers.extractors.imaging import has_detail
+from workers.extractors.imaging import (
+    FULL_SIZE_PIXELS,
+    UPRIGHT,
+    has_detail,
+    heif_rgb_within,
+    open_header,
+    too_large_to_decode,
+)
 from workers.extractors.jpeg_tables import IJG_CHROMINANCE, IJG_LUMINANCE, nearest_quality
 
 NAME = "image"
-VERSION = "2"
+# 3: a picture over the desk's decoding limit (imaging.MAX_DECODE_PIXELS, 50 megapixels after any
+# reduced-scale JPEG decode) keeps its header readings, with "not_decoded" saying why its data was not
+# decoded; in 2 it failed above 200 megapixels and was decoded in full below. Others read as in 2.
+VERSION = "3"
 KINDS = frozenset({"photo"})
 
-# The largest image this extractor decodes: 200 MP is beyond any camera a desk sees, and well
-# below what a few kilobytes of hostile header can make a decoder allocate. Pillow itself warns
-# above its MAX_IMAGE_PIXELS and refuses above twice that; we refuse above it.
-MAX_PIXELS = 200_000_000
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 # EXIF thumbnails are 160 x 120 by the standard; a "thumbnail" far larger is not decoded.
 MAX_THUMBNAIL_PIXELS = 4_000_000
 pillow_heif.register_heif_opener()
@@ -67,7 +72,6 @@ def extract(path: Path, artifacts_dir: Path) -> dict:
     file_size = path.stat().st_size
     with _translated_errors(file_size), _open(path, file_size) as image:
         width, height = _stored_size(image)
-        _refuse_oversized(width, height)
         result = {
             "format": image.format,
             "width": width,
@@ -85,18 +89,24 @@ def extract(path: Path, artifacts_dir: Path) -> dict:
             # libjpeg decodes every coefficient at 1/8 scale too, so truncation still shows,
             # with 1/64 of the memory.
             image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
-        image.load()
+        if too_large := too_large_to_decode(*image.size):
+            # The header and the EXIF thumbnail above are read; the data is not, so damage inside it would not show.
+            result["not_decoded"] = too_large
+        elif image.format == "HEIF" and image.width * image.height > FULL_SIZE_PIXELS:
+            # libheif's own decode proves the data whole without Pillow's full-size copy of it.
+            heif_rgb_within(image, path, FULL_SIZE_PIXELS)
+        else:
+            image.load()
     return result
 
 
 def _open(path: Path, file_size: int) -> Image.Image:
     with warnings.catch_warnings():
-        # _refuse_oversized follows every open and says more than Pillow's bomb warning does;
         # Pillow's "Corrupt EXIF data" warnings are the exif extractor's findings.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         warnings.simplefilter("ignore", UserWarning)
         try:
-            return Image.open(path)
+            # Headers of any size are read; extract() decodes only what the desk's limit allows.
+            return open_header(path)
         except UnidentifiedImageError as err:
             raise _unreadable(path, file_size) from err
 
@@ -127,7 +137,7 @@ def _translated_errors(file_size: int) -> Iterator[None]:
     except Image.DecompressionBombError as err:
         match = re.search(r"\((\d+) pixels\)", str(err))
         claimed = f"{int(match[1]):,} pixels" if match else "more pixels than Pillow allows"
-        raise ExtractionFailed(f"Image claims {claimed}, over the {MAX_PIXELS // 1_000_000} MP limit.") from err
+        raise ExtractionFailed(f"Image claims {claimed}, more than Pillow decodes.") from err
     except PILLOW_ERRORS as err:
         raise ExtractionFailed(_decode_failure(err, file_size)) from err
 
@@ -140,13 +150,6 @@ def _decode_failure(err: Exception, file_size: int) -> str:
     if "broken data stream" in text:
         return f"Image data is corrupt: the decoder met a broken data stream (file is {file_size:,} bytes)."
     return f"Pillow cannot read the image: {text or 'no reason given'} ({type(err).__name__})."
-
-
-def _refuse_oversized(width: int, height: int) -> None:
-    if width * height > MAX_PIXELS:
-        raise ExtractionFailed(
-            f"Image claims {width:,} × {height:,} pixels, over the {MAX_PIXELS // 1_000_000} MP limit."
-        )
 
 
 def _stored_size(image: Image.Image) -> tuple[int, int]:
@@ -236,18 +239,6 @@ def _exif_thumbnail(exif_block: bytes | None) -> dict:
     orientation = exif.get(0x0112)  # the main image's; the thumbnail is stored the same way up
     thumbnail = _thumbnail_reading(tiff[offset : offset + length], orientation)
     return {"has_exif_thumbnail": True, "exif_thumbnail": thumbnail}
-
-
-# EXIF orientation → the turn that shows the image upright.
-UPRIGHT = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 
 
 def _thumbnail_phash(thumbnail: Image.Image, orientation) -> str | None:

@@ -17,15 +17,31 @@ from PIL import Image, ImageOps
 
 from workers.extractors import imaging
 from workers.extractors.base import ExtractionFailed, Unsupported
-from workers.extractors.imaging import DECODE_ERRORS, MAX_IMAGE_PIXELS, decode, open_image, to_rgb
+from workers.extractors.imaging import (
+    DECODE_ERRORS,
+    FULL_SIZE_PIXELS,
+    UPRIGHT,
+    decode,
+    heif_rgb_within,
+    open_image,
+    orientation,
+    rgb_within,
+    to_rgb,
+)
 
 NAME = "perceptual"
-VERSION = "1"
+# 2: a picture over 50 megapixels (100 in 1) is refused unless it is a JPEG, which is read at reduced scale
+# at any size; one of 25 to 50 megapixels in another format is hashed from a copy reduced to 4 megapixels
+# (a HEIF's from libheif's own buffer). Pictures up to 25 megapixels read exactly as in 1.
+VERSION = "2"
 KINDS = frozenset({"photo", "video"})
 
 ALGORITHM = "phash-64"
 
 THUMBNAIL_SIZE = 640
+# Above imaging.FULL_SIZE_PIXELS, a picture that cannot be decoded at reduced scale (any but a JPEG) is
+# hashed from a copy of at most WORKING_PIXELS, made a strip at a time: pHash reads only a 32x32 copy of it.
+WORKING_PIXELS = 4_000_000
 THUMBNAIL_QUALITY = 80
 KEYFRAME_WIDTH = 480
 MAX_KEYFRAMES = 12
@@ -56,17 +72,11 @@ def hamming_distance(a: str, b: str) -> int:
 
 
 def _open_photo(path: Path) -> Image.Image | None:
-    """The image, header read and size checked; None when Pillow does not recognise the file."""
+    """The image, header read; None when Pillow does not recognise the file. decode() checks its size."""
     image = open_image(path)
     if image is None:
         return None
     width, height = image.size
-    if width * height > MAX_IMAGE_PIXELS:
-        image.close()
-        raise ExtractionFailed(
-            f"The image declares {width:,} x {height:,} pixels, more than the "
-            f"{MAX_IMAGE_PIXELS // 1_000_000}-megapixel limit, so it was not decoded."
-        )
     if width == 0 or height == 0:
         image.close()
         raise ExtractionFailed(f"The image declares {width} x {height} pixels, so it has nothing to hash.")
@@ -77,11 +87,13 @@ def _extract_photo(image: Image.Image, path: Path, artifacts_dir: Path) -> dict:
     width, height = image.size
     # A JPEG decodes at 1/2, 1/4 or 1/8 scale for free; the hash needs only 32x32.
     image.draft("RGB", (THUMBNAIL_SIZE, THUMBNAIL_SIZE))
-    decode(image, path)
-    upright = _upright(image)
-    if upright.size != image.size:
+    if image.format == "HEIF" and width * height > FULL_SIZE_PIXELS:
+        rgb, turned = heif_rgb_within(image, path, WORKING_PIXELS), False  # libheif has turned it already
+    else:
+        decode(image, path)
+        rgb, turned = _upright_rgb(image)
+    if turned:
         width, height = height, width
-    rgb = to_rgb(upright)
     hashed = _hash(rgb)
     rgb.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
     rgb.save(artifacts_dir / "thumb.jpg", "JPEG", quality=THUMBNAIL_QUALITY)
@@ -102,6 +114,28 @@ def _upright(image: Image.Image) -> Image.Image:
         return ImageOps.exif_transpose(image)
     except DECODE_ERRORS:
         return image
+
+
+def _upright_rgb(image: Image.Image) -> tuple[Image.Image, bool]:
+    """The decoded picture as RGB, turned upright, and whether it was turned a quarter; above FULL_SIZE_PIXELS
+    a reduced copy, and the full-size pixels are let go as soon as it is made."""
+    if image.width * image.height <= FULL_SIZE_PIXELS:
+        upright = _upright(image)
+        return to_rgb(upright), upright.size != image.size
+    turn = UPRIGHT.get(orientation(image))
+    rgb = rgb_within(image, WORKING_PIXELS)
+    image.close()
+    if turn is None:
+        return rgb, False
+    return rgb.transpose(turn), turn in QUARTER_TURNS
+
+
+QUARTER_TURNS = (
+    Image.Transpose.TRANSPOSE,
+    Image.Transpose.ROTATE_270,
+    Image.Transpose.TRANSVERSE,
+    Image.Transpose.ROTATE_90,
+)
 
 
 def _hash(rgb: Image.Image) -> dict:
