@@ -1,4 +1,4 @@
-"""What fixity keeps: each stored file with the SHA-256 it must still have, and each pass of the check."""
+"""What the record keeps: each stored file with the SHA-256 it must still have, each fixity pass, each time-stamp."""
 
 from __future__ import annotations
 

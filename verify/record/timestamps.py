@@ -395,11 +395,11 @@ def _refuse(row: TimestampToken, problem: str, now: datetime) -> None:
 
 def queue_unstamped_originals() -> int:
     """Open a pending stamp for every original with none (collected before stamping, or its row lost)."""
+    from verify.models import MediaItem
+
     has_row = TimestampToken.objects.filter(
         subject=Subject.ORIGINAL, digest=OuterRef("sha256"), status__in=[Status.PENDING, Status.STAMPED]
     )
-    from verify.models import MediaItem
-
     opened = 0
     for item in MediaItem.objects.filter(~Exists(has_row)).iterator():
         _pending(subject=Subject.ORIGINAL, digest=item.sha256, media_item=item)
