@@ -1,8 +1,37 @@
-"""RFC 3161 time-stamps of originals and of every case's chain head (verify/record/timestamps.py)."""
+"""RFC 3161 time-stamps of originals and of every case's chain head (verify/record/timestamps.py).
+
+Every role may read them, as 0012 did for the record's other models; tests/test_roles.py states each role's set.
+"""
 
 import django.db.models.deletion
 import django.utils.timezone
+from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
+
+ROLES = ("desk", "reviewer", "editor")
+
+
+def _view_permission(apps):
+    Permission = apps.get_model("auth", "Permission")
+    return Permission.objects.get(content_type__app_label="verify", codename="view_timestamptoken")
+
+
+def grant(apps, schema_editor):
+    # Permissions are normally created after all migrations; the grant needs this one now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    for role in ROLES:
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.add(_view_permission(apps))
+
+
+def revoke(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    for group in Group.objects.filter(name__in=ROLES):
+        group.permissions.remove(_view_permission(apps))
 
 
 class Migration(migrations.Migration):
@@ -64,4 +93,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.RunPython(grant, revoke),
     ]
