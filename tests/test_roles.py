@@ -21,6 +21,7 @@ READ_ALL = {
     "view_sighting",
     "view_storedfile",
     "view_tag",
+    "view_timestamptoken",
     "view_verdict",
 }
 OPEN_AND_COLLECT = {

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from verify import outbound, pipeline, services, workflow
 from verify.models import Case, CaseEvent, CaseMedia, MediaItem
-from verify.record import fixity, publishing
+from verify.record import fixity, publishing, timestamps
 from verify.units import human_bytes
 from verify.workflow import DESK, EDITOR, REVIEWER, SYSTEM, Stage
 from workers.filetype import SNIFF_BYTES, sniff
@@ -315,6 +315,8 @@ def _record(*, case: Case, sha256: str, size: int, name: str, filetype, by, orig
             )
             if created:
                 pipeline.create_extractions(item)
+                # Its SHA-256 goes to the time-stamping authority once this commits.
+                timestamps.queue_original(item)
             # No verdict is approved over a file it did not see.
             publishing.file_added(case=case, media_item=item)
             _start_collecting(case, by)

@@ -14,7 +14,7 @@ from django.urls import reverse
 from verify import case_story, downloads, flags, intake, selectors, similarity, workflow
 from verify.intake import IntakeError, human_bytes
 from verify.models import Case, Extraction, MediaItem
-from verify.record import fixity
+from verify.record import fixity, timestamps
 from verify.views import as_pretty_json
 from verify.workflow import WorkflowError
 
@@ -136,7 +136,9 @@ def panel_context(case: Case) -> dict:
     for flag in flags.case_flags(case):
         by_item.setdefault(flag.media_item_id, []).append(flag)
     damaged = fixity.damaged_files([entry["item"] for entry in panel["items"]])
+    stamps = timestamps.shown_for([entry["item"] for entry in panel["items"]])
     for entry in panel["items"]:
+        entry["timestamp"] = stamps[entry["item"].pk]
         entry.update(_presentation(entry["item"], entry["extractions"]))
         entry["flags"] = by_item.get(entry["item"].pk, [])
         entry["damaged"] = damaged.get(entry["item"].pk, [])

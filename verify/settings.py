@@ -319,3 +319,15 @@ FILE_UPLOAD_TEMP_DIR = os.getenv("FILE_UPLOAD_TEMP_DIR") or None
 # middleware above adds. Its request phase still runs before CsrfViewMiddleware.process_view, the
 # first thing that reads (and spools) a posted body.
 MIDDLEWARE += ["verify.upload_limits.RequestBodyLimitMiddleware"]
+
+# Trusted time (verify/record/timestamps.py): RFC 3161 tokens from the time-stamping authority at TSA_URL
+# for each original's SHA-256 after intake, and once a day for every case's chain head. TSA_CA_FILE is a
+# PEM file of the root CA certificate (and any intermediates) its tokens must chain to. With no
+# authority, or one that cannot be reached, originals stay "not stamped" with the reason and beat tries
+# again (every TSA_SWEEP_SECONDS, backing off to 6 hours) once it is configured or back.
+TSA_URL = os.getenv("TSA_URL", "").strip()
+TSA_CA_FILE = os.getenv("TSA_CA_FILE", "").strip()
+TSA_TIMEOUT = envint("TSA_TIMEOUT", 30)
+TSA_SWEEP_SECONDS = envint("TSA_SWEEP_SECONDS", 5 * 60)
+CELERY_BEAT_SCHEDULE["retry-timestamps"] = {"task": "workers.tasks.retry_timestamps", "schedule": TSA_SWEEP_SECONDS}
+CELERY_BEAT_SCHEDULE["stamp-chain-heads"] = {"task": "workers.tasks.stamp_chain_heads", "schedule": 24 * 3600}

@@ -135,3 +135,28 @@ def check_fixity_slice() -> int:
     from verify.record import fixity
 
     return fixity.check_next_slice().pk
+
+
+@shared_task(name="workers.tasks.stamp_timestamp", **RECORDED_OUTCOME)
+def stamp_timestamp(token_id: int) -> str:
+    """Ask the time-stamping authority for one pending stamp; the outcome is the TimestampToken row."""
+    from verify.record import timestamps
+
+    return timestamps.stamp(token_id).status
+
+
+@shared_task(name="workers.tasks.retry_timestamps", ignore_result=True)
+def retry_timestamps() -> int:
+    """Stamp what waits for the authority (none configured then, or unreachable) once its retry is due."""
+    from verify.record import timestamps
+
+    return timestamps.retry_due()
+
+
+@shared_task(name="workers.tasks.stamp_chain_heads", ignore_result=True)
+def stamp_chain_heads() -> int | None:
+    """Once a day: one time-stamp over every case's chain head; returns the row's id."""
+    from verify.record import timestamps
+
+    row = timestamps.stamp_chain_heads()
+    return row.pk if row else None

@@ -5,7 +5,7 @@ import socket
 import pytest
 
 from tests.outbound.conftest import PHOTO
-from verify.outbound import FetchFailed, Refused, check_url, open_url
+from verify.outbound import FetchFailed, Refused, check_url, open_url, post
 
 
 def fetch(url: str, **kwargs) -> bytes:
@@ -193,3 +193,12 @@ def test_it_looks_up_a_name_in_another_script_in_its_ascii_form(dns):
     dns.answers["xn--bcher-kva.example"] = ["10.0.0.1"]
     with pytest.raises(Refused, match=r"\(xn--bcher-kva.example, which is 10.0.0.1\)"):
         check_url("https://bücher.example/photo.jpg")
+
+
+def test_it_posts_only_by_the_same_rules_and_calls_anything_but_2xx_a_failure(settings, web_server):
+    with pytest.raises(Refused, match="which the desk does not fetch"):
+        post(f"{web_server.url}/tsr", b"query", content_type="application/timestamp-query", max_bytes=1024)
+    assert web_server.seen == []
+    allow(settings, web_server)
+    with pytest.raises(FetchFailed, match=rf"^127.0.0.1:{web_server.port} answered HTTP 501"):
+        post(f"{web_server.url}/tsr", b"query", content_type="application/timestamp-query", max_bytes=1024)

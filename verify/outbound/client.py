@@ -249,7 +249,7 @@ def _follow(url: str, deadline: _Deadline):
     """GET the URL, checking and following at most MAX_REDIRECTS redirects; returns the final response."""
     target = check_url(url)
     for hop in range(MAX_REDIRECTS + 1):
-        response, pool = _get(target, deadline)
+        response, pool = _send(target, deadline)
         location = response.headers.get("Location")
         if response.status in REDIRECT_STATUSES and location:
             response.close()
@@ -271,17 +271,51 @@ def _follow(url: str, deadline: _Deadline):
     raise AssertionError("unreachable: the loop returns or raises")
 
 
-def _get(target: Target, deadline: _Deadline):
-    """One GET to the target's checked address (or through the configured proxy), no redirect followed."""
-    headers = {"Host": target.netloc, "User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+def post(
+    url: str,
+    body: bytes,
+    *,
+    content_type: str,
+    accept: str = "*/*",
+    max_bytes: int,
+    deadline_seconds: float | None = None,
+) -> bytes:
+    """POST `body` to `url` by the desk's rules and return the answer's body, read whole up to `max_bytes`.
+
+    For a service's API (the time-stamping authority), not for downloads: the same checks of the URL and
+    address, deadline, proxy and size cap, but no redirect is followed (a POST is not re-sent elsewhere),
+    and anything but a 2xx answer is FetchFailed.
+    """
+    deadline_seconds = settings.URL_DOWNLOAD_DEADLINE if deadline_seconds is None else deadline_seconds
+    with _Deadline(deadline_seconds) as deadline:
+        target = check_url(url)
+        headers = {"Content-Type": content_type, "Accept": accept}
+        response, pool = _send(target, deadline, method="POST", body=body, headers=headers)
+        try:
+            if not 200 <= response.status < 300:
+                reason = f"HTTP {response.status} {response.reason or ''}".strip()
+                raise FetchFailed(f"{target.netloc} answered {reason}")
+            answer = Download(response, target, deadline=deadline, max_bytes=max_bytes, on_progress=None)
+            return b"".join(iter(answer.read, b""))
+        finally:
+            response.close()
+            _release(pool)
+
+
+def _send(
+    target: Target, deadline: _Deadline, *, method: str = "GET", body: bytes | None = None, headers: dict | None = None
+):
+    """One request to the target's checked address (or through the configured proxy), no redirect followed."""
+    headers = {"Host": target.netloc, "User-Agent": USER_AGENT, "Accept-Encoding": "identity", **(headers or {})}
     idle = settings.URL_DOWNLOAD_TIMEOUT
     timeout = urllib3.Timeout(connect=min(idle, deadline.remaining()), read=idle)
     pool = _proxy() if settings.OUTBOUND_PROXY_URL else _pool(target)
     request_target = target.url if settings.OUTBOUND_PROXY_URL else target.path
     try:
         response = pool.urlopen(
-            "GET",
+            method,
             request_target,
+            body=body,
             headers=headers,
             redirect=False,
             retries=False,

@@ -1,8 +1,9 @@
-"""The record in the desk: fixity passes and stored files, read-only."""
+"""The record in the desk: fixity passes, stored files and time-stamp tokens, read-only."""
 
 from django.contrib import admin
 
-from verify.record.models import FixityCheck, StoredFile
+from verify.record import timestamps
+from verify.record.models import FixityCheck, StoredFile, TimestampToken
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -41,3 +42,34 @@ class StoredFileAdmin(ReadOnlyAdmin):
     list_filter = ["role", ("damaged_at", admin.EmptyFieldListFilter)]
     search_fields = ["path", "sha256", "media_item__original_name"]
     list_select_related = ["media_item"]
+
+
+@admin.register(TimestampToken)
+class TimestampTokenAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "subject", "short_digest", "what", "status", "gen_time", "authority", "attempts"]
+    list_filter = ["subject", "status"]
+    search_fields = ["digest", "media_item__original_name", "tsa_url"]
+    list_select_related = ["media_item"]
+    date_hierarchy = "created_at"
+    exclude = ["token"]
+    readonly_fields = ["verification"]
+
+    @admin.display(description="digest")
+    def short_digest(self, row):
+        return f"{row.digest[:12]}…"
+
+    @admin.display(description="stamped")
+    def what(self, row):
+        if row.media_item_id:
+            return row.media_item.original_name
+        return "chain heads of every case"
+
+    @admin.display(description="authority")
+    def authority(self, row):
+        return timestamps.authority_name(row.tsa_url) if row.tsa_url else "—"
+
+    @admin.display(description="check now")
+    def verification(self, row):
+        if row.status != TimestampToken.Status.STAMPED:
+            return row.reason
+        return timestamps.check_now(row)[1]

@@ -1,4 +1,4 @@
-"""What fixity keeps: each stored file with the SHA-256 it must still have, and each pass of the check."""
+"""What the record keeps: each stored file with the SHA-256 it must still have, each fixity pass, each time-stamp."""
 
 from __future__ import annotations
 
@@ -70,3 +70,56 @@ class FixityCheck(models.Model):
     @property
     def files_checked(self) -> int:
         return self.originals_checked + self.derived_checked
+
+
+class TimestampToken(models.Model):
+    """An RFC 3161 time-stamp of one digest: an original's SHA-256, or the digest of every case's chain head.
+
+    A stamped row's token is never changed. A pending row waits for the authority (none configured, or
+    unreachable) and is completed by a retry; an answer the desk refused closes its row as failed, with
+    the reason, and the retry goes to a new pending row.
+    """
+
+    class Subject(models.TextChoices):
+        ORIGINAL = "original", "Original file"
+        CHAIN_HEAD = "chain_head", "Chain heads of every case"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Not stamped yet"
+        STAMPED = "stamped", "Stamped"
+        FAILED = "failed", "Answer refused"
+
+    subject = models.CharField(max_length=12, choices=Subject.choices)
+    # Hex SHA-256 of what is stamped: the original's bytes, or the canonical listing below.
+    digest = models.CharField(max_length=64)
+    media_item = models.ForeignKey(
+        "verify.MediaItem", null=True, blank=True, on_delete=models.PROTECT, related_name="timestamp_tokens"
+    )
+    # For a chain-head stamp: the exact canonical JSON [[case id, head digest], ...] whose SHA-256 is `digest`.
+    listing = models.TextField(blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    reason = models.TextField(blank=True, help_text="Why it is not stamped, in the desk's words.")
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    tsa_url = models.CharField("TSA URL", max_length=500, blank=True)
+    # The DER TimeStampToken (a CMS ContentInfo) exactly as the authority signed it.
+    token = models.BinaryField(null=True, blank=True)
+    gen_time = models.DateTimeField("time stamped", null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    stamped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="timestamp_due")]
+        constraints = [
+            # One open or finished stamp per digest: retries complete the row instead of adding stamps.
+            models.UniqueConstraint(
+                fields=["subject", "digest"],
+                condition=models.Q(status__in=["pending", "stamped"]),
+                name="timestamp_one_per_digest",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_subject_display()} {self.digest[:12]}: {self.get_status_display()}"
