@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import io
-import types
 
 import pytest
 
 from tests.factories import make_case, make_user
 from tests.media import jpeg_bytes
+from tests.record import authority
 from verify import intake, pipeline, services
 from verify.bundle import stamps
 from verify.models import ChecklistItem, MediaItem
+from verify.record import timestamps
 from verify.reports import load_report_case
 
 PHOTOS = ("first.jpg", "second photo.jpg")
@@ -62,43 +63,20 @@ def published_case(people, media_root, tasks_not_sent):
     return load_report_case(case.pk)
 
 
-# INTEGRATION: a stand-in for verify.record.timestamps (RFC 3161 tokens), which is not on this branch.
-# It keeps that module's interface; once the module is merged, build real tokens from its test TSA here
-# instead, and keep the tests that use this fixture as they are.
-FAKE_MAGIC = b"FAKE-TST\x00"
-
-
-def _fake_tokens_for_case(case) -> list[dict]:
-    digests = [("original", link.media_item.sha256) for link in case.case_media.all()]
-    head = case.events.order_by("-pk").values_list("digest", flat=True).first()
-    digests.append(("chain_head", head))
-    return [
-        {
-            "label": f"{subject} {digest[:12]}",
-            "digest": digest,
-            "token": FAKE_MAGIC + bytes.fromhex(digest),
-            "tsa_url": "https://tsa.example.org/",
-            "gen_time": None,
-            "subject": subject,
-        }
-        for subject, digest in digests
-    ]
-
-
-def _fake_verify_token(token: bytes, digest_hex: str, *, certificate_pem: bytes | None = None) -> tuple[bool, str]:
-    if not token.startswith(FAKE_MAGIC):
-        return False, "not a timestamp token"
-    if token[len(FAKE_MAGIC) :] != bytes.fromhex(digest_hex):
-        return False, "the token's imprint is for another digest"
-    return True, "imprint matches"
-
-
 @pytest.fixture
-def stamping(monkeypatch):
-    """The desk stamps: the seam answers with the stand-in module (see INTEGRATION above)."""
-    fake = types.SimpleNamespace(tokens_for_case=_fake_tokens_for_case, verify_token=_fake_verify_token)
-    monkeypatch.setattr(stamps, "timestamps_module", lambda: fake)
-    return fake
+def stamping(settings, tmp_path_factory):
+    """The desk stamps, at a real local authority (`openssl ts`): every original and the chain heads get tokens.
+
+    Request it after the case it should stamp, as beat's sweep and daily chain-head stamp would find it.
+    """
+    keys = authority.Keys(tmp_path_factory.mktemp("bundle-tsa"), "Bundle Test TSA").issue()
+    server = authority.start(keys)
+    settings.TSA_URL, settings.TSA_CA_FILE = server.url, str(keys.ca_file)
+    settings.OUTBOUND_ALLOW = [f"127.0.0.1:{server.port}"]
+    timestamps.retry_due()
+    timestamps.stamp_chain_heads()
+    yield timestamps
+    server.stop()
 
 
 @pytest.fixture

@@ -151,7 +151,12 @@ def tamper_event_hash(bag: Path) -> tuple[str, str]:
 def tamper_token(bag: Path) -> tuple[str, str]:
     path = sorted((bag / "data" / "timestamps").iterdir())[0]
     flip_byte(path, offset=-1)
-    return "timestamp token for original ", "the token's imprint is for another digest"
+    return "timestamp token for original ", "the token's signature does not verify"
+
+
+def tamper_chain_head_listing(bag: Path) -> tuple[str, str]:
+    flip_byte(next((bag / "data" / "timestamps").glob("*-chain-heads.json")))
+    return "timestamp token for chain head ", "does not hash to the stamped digest"
 
 
 TAMPERINGS = {
@@ -165,6 +170,7 @@ TAMPERINGS = {
     "report": tamper_file("data/reports/report.pdf"),
     "bag-info": tamper_file("bag-info.txt"),
     "token": tamper_token,
+    "chain-head listing": tamper_chain_head_listing,
 }
 
 

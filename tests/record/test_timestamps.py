@@ -316,12 +316,14 @@ def test_tokens_for_case_lists_its_originals_and_the_chain_heads_that_include_it
     tokens = timestamps.tokens_for_case(case)
     assert [(t["subject"], t["digest"]) for t in tokens] == [("original", item.sha256), ("chain_head", heads.digest)]
     original, chain_heads = tokens
-    assert set(original) == {"label", "digest", "token", "tsa_url", "gen_time", "subject"}
+    assert set(original) == {"label", "digest", "token", "tsa_url", "gen_time", "subject", "listing"}
+    assert original["listing"] is None and chain_heads["listing"] == heads.listing
     assert original["label"] == f"original kursk.jpg (SHA-256 {item.sha256})"
     assert isinstance(original["token"], bytes) and original["tsa_url"] == authority.url
     assert original["gen_time"] == token_of(item).gen_time
     head = CaseEvent.objects.filter(case=case).order_by("-pk").first().digest
     assert chain_heads["label"] == f"chain heads of every case; case #{case.pk}'s head was {head}"
+    assert hashlib.sha256(chain_heads["listing"].encode()).hexdigest() == chain_heads["digest"]
     assert all(timestamps.verify_token(t["token"], t["digest"])[0] for t in tokens)
 
 

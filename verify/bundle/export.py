@@ -409,28 +409,53 @@ def _write_record(case: Case, writer: _Writer) -> dict:
 
 
 def _write_timestamps(case: Case, writer: _Writer, *, held: set[str]) -> dict:
-    """The case's tokens over digests the bundle holds (a chain head stamped after its events were read waits
-    for the next bundle)."""
+    """The case's tokens over what the bundle holds: its originals, and chain-head listings whose entry for
+    this case is one of its events (a head stamped after the events were read waits for the next bundle).
+
+    A chain-head token stamps the listing of every case's head, so the listing goes in beside it; the
+    authority's certificates (TSA_CA_FILE) go in too, so that the tokens can be checked without the desk.
+    """
     module = stamps.timestamps_module()
     if module is None:
         return {"stamped": False, "note": stamps.NOT_STAMPING, "tokens": []}
     tokens = []
-    stamped = [token for token in module.tokens_for_case(case) if token["digest"] in held]
-    for number, token in enumerate(stamped, start=1):
+    for token in module.tokens_for_case(case):
+        listing = token.get("listing")
+        if token["subject"] == "chain_head":
+            if not listing or _head_in(listing, case.pk) not in held:
+                continue
+        elif token["digest"] not in held:
+            continue
+        number = len(tokens) + 1
         relative = f"timestamps/{number:03d}-{token['subject']}.tsr"
         writer.bytes_(relative, bytes(token["token"]))
-        tokens.append(
-            {
-                "label": token["label"],
-                "subject": token["subject"],
-                "digest": token["digest"],
-                "tsa_url": token["tsa_url"],
-                "gen_time": _iso(token.get("gen_time")),
-                "file": f"data/{relative}",
-            }
-        )
+        entry = {
+            "label": token["label"],
+            "subject": token["subject"],
+            "digest": token["digest"],
+            "tsa_url": token["tsa_url"],
+            "gen_time": _iso(token.get("gen_time")),
+            "file": f"data/{relative}",
+        }
+        if listing:
+            writer.bytes_(f"timestamps/{number:03d}-chain-heads.json", listing.encode("utf-8"))
+            entry["listing_file"] = f"data/timestamps/{number:03d}-chain-heads.json"
+        tokens.append(entry)
     note = f"{len(tokens)} timestamp token(s)" if tokens else "this desk stamps, but no token was issued for this case"
-    return {"stamped": True, "note": note, "tokens": tokens}
+    stamping = {"stamped": True, "note": note, "tokens": tokens}
+    certificate = module.configured_certificate() if tokens else None
+    if certificate:
+        writer.bytes_("timestamps/authority-certificates.pem", certificate)
+        stamping["certificate_file"] = "data/timestamps/authority-certificates.pem"
+    return stamping
+
+
+def _head_in(listing: str, case_id: int) -> str | None:
+    """This case's head digest in a chain-head listing, or None."""
+    try:
+        return {pk: digest for pk, digest in json.loads(listing)}.get(case_id)
+    except (ValueError, TypeError):
+        return None
 
 
 def report_source(case: Case) -> str:

@@ -347,6 +347,27 @@ def _check_custody(index: dict, events: list[dict]) -> Check:
     return check
 
 
+def _chain_head_problem(root: Path, token: dict, digest: str, *, case_id, digests: set) -> str | None:
+    """What is wrong with a chain-head token's listing, or None: it must hash to the stamped digest and
+    name one of this bundle's events as the case's head."""
+    relative = token.get("listing_file")
+    if not relative:
+        return "the listing of chain heads it stamps is not in the bundle"
+    try:
+        listing = (root / relative).read_bytes()
+    except OSError:
+        return f"missing file {relative}"
+    if hashlib.sha256(listing).hexdigest() != digest:
+        return f"{relative} does not hash to the stamped digest"
+    try:
+        heads = {pk: head for pk, head in json.loads(listing)}
+    except (ValueError, TypeError):
+        return f"{relative} is not a list of [case, head digest] pairs"
+    if heads.get(case_id) not in digests:
+        return f"{relative} names no event of data/events.jsonl as case #{case_id}'s head"
+    return None
+
+
 def _check_timestamps(root: Path, index: dict, events: list[dict]) -> Check:
     """Each token checked against the digest it stamps, which must be an original or a digest of the chain."""
     check = Check("timestamp tokens")
@@ -364,19 +385,27 @@ def _check_timestamps(root: Path, index: dict, events: list[dict]) -> Check:
         return check
     originals = {row["sha256"] for row in index.get("originals", [])}
     digests = {e.get("digest") for e in events}
+    certificate = None
+    if stamping.get("certificate_file"):
+        try:
+            certificate = (root / stamping["certificate_file"]).read_bytes()
+        except OSError:
+            check.problems.append(f"missing file {stamping['certificate_file']} (the authority's certificates)")
     for token in tokens:
         subject, digest = token.get("subject"), str(token.get("digest"))
         named = f"timestamp token for {SUBJECT_WORDS.get(subject, subject)} {digest[:12]}… ({token.get('file')})"
         if subject == "original" and digest not in originals:
             check.problems.append(f"{named}: the bundle has no original with that SHA-256")
-        elif subject == "chain_head" and digest not in digests:
-            check.problems.append(f"{named}: no event in data/events.jsonl has that digest")
+        elif subject == "chain_head":
+            problem = _chain_head_problem(root, token, digest, case_id=index.get("case"), digests=digests)
+            if problem:
+                check.problems.append(f"{named}: {problem}")
         try:
             der = (root / token["file"]).read_bytes()
         except OSError:
             check.problems.append(f"{named}: missing file {token['file']}")
             continue
-        ok, message = module.verify_token(der, digest)
+        ok, message = module.verify_token(der, digest, certificate_pem=certificate)
         if not ok:
             check.problems.append(f"{named}: {message}")
     check.summary = f"{_count(len(tokens), 'token')}, each for the digest it names"

@@ -530,6 +530,8 @@ def _exported(row: TimestampToken, label: str) -> dict:
         "tsa_url": row.tsa_url,
         "gen_time": row.gen_time,
         "subject": row.subject,
+        # A chain-head token stamps the SHA-256 of this exact text: [[case id, head digest], ...].
+        "listing": row.listing if row.subject == Subject.CHAIN_HEAD else None,
     }
 
 
