@@ -159,7 +159,7 @@ def png_with_raw_profile(path: Path, v: Values, seed: int) -> None:
     exif.get_ifd(0x8769)[0x9003] = v.time
     if v.offset:
         exif.get_ifd(0x8769)[0x9011] = v.offset
-    block = b"Exif\x00\x00" + exif.tobytes()
+    block = exif.tobytes()  # with its "Exif" header, as ImageMagick writes it
     hexed = block.hex()
     text = "\nexif\n" + f"{len(block):8d}\n" + "\n".join(hexed[i : i + 72] for i in range(0, len(hexed), 72)) + "\n"
     info = PngInfo()

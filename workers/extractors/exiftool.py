@@ -115,9 +115,9 @@ def capture_time(tags: dict) -> tuple[str | None, str | None]:
             return iso, name
     for name, value in tags.items():
         group, _, tag = name.partition(":")
-        if group not in NOT_MAKER_GROUPS and not group.startswith("XMP") and tag in MAKER_NOTE_TIMES:
-            if iso := iso_time(value, None):
-                return iso, name
+        maker_note = group not in NOT_MAKER_GROUPS and not group.startswith("XMP") and tag in MAKER_NOTE_TIMES
+        if maker_note and (iso := iso_time(value, None)):
+            return iso, name
     return None, None
 
 
@@ -146,7 +146,8 @@ def _zone(offset: object) -> str | None:
 
 def gps(tags: dict) -> dict | None:
     """Signed decimal degrees as ExifTool's Composite tags give them, else its GPS or XMP tags."""
-    for prefix in ("Composite:", "GPS:", "XMP-exif:"):
+    # A FLIR camera's GPSInfo holds signed degrees already, as does XMP's.
+    for prefix in ("Composite:", "GPS:", "XMP-exif:", "FLIR:"):
         latitude = _number(tags.get(f"{prefix}GPSLatitude"))
         longitude = _number(tags.get(f"{prefix}GPSLongitude"))
         if latitude is not None and longitude is not None:
