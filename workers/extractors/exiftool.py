@@ -70,10 +70,12 @@ def available() -> bool:
 def extract(path: Path, artifacts_dir: Path) -> dict:
     """ExifTool's JSON for the file, and the make, model, software, capture time and GPS it reads."""
     tags = run_exiftool(path)
+    if tags.get("File:FileType") == "TXT":
+        raise Unsupported(f"ExifTool reads this file as text ({_text_kind(tags)}), not a photo or video.")
     if error := tags.get("ExifTool:Error"):
-        if "Unknown file type" in str(error) or "file format not supported" in str(error).lower():
-            raise Unsupported(f"ExifTool does not read this kind of file: {error}")
-        raise ExtractionFailed(f"ExifTool could not read the file: {error}")
+        if "unknown file type" in str(error).lower() or "not supported" in str(error).lower():
+            raise Unsupported(_sentence(f"ExifTool does not read this kind of file: {error}"))
+        raise ExtractionFailed(_sentence(f"ExifTool could not read the file: {error}"))
     captured, source = capture_time(tags)
     return {
         "make": _first(tags, MAKE_TAGS),
@@ -104,7 +106,7 @@ def run_exiftool(path: Path) -> dict:
         raise ExtractionFailed(f"exiftool's output could not be read as JSON ({error.msg}).") from error
     if not found or not isinstance(found[0], dict):
         reason = completed.stderr.decode("utf-8", errors="replace").strip() or "no output"
-        raise ExtractionFailed(f"exiftool read nothing from the file: {reason}")
+        raise ExtractionFailed(_sentence(f"exiftool read nothing from the file: {reason}"))
     return {key: _storable(value) for key, value in found[0].items()}
 
 
@@ -157,6 +159,17 @@ def gps(tags: dict) -> dict | None:
             altitude = _number(tags.get(f"{prefix}GPSAltitude"))
             return {"latitude": latitude, "longitude": longitude, "altitude": altitude}
     return None
+
+
+def _text_kind(tags: dict) -> str:
+    lines = tags.get("File:LineCount")
+    encoding = tags.get("File:MIMEEncoding") or "unknown encoding"
+    return f"{encoding}, {lines} line{'s' if lines != 1 else ''}" if lines is not None else encoding
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split())
+    return text if text.endswith(".") else f"{text}."
 
 
 def _first(tags: dict, names: tuple[str, ...]) -> str | None:
