@@ -572,3 +572,23 @@ def test_it_shows_same_file_and_near_duplicate_flags_at_the_top_of_the_case_page
     assert "The same file (SHA-256" in top
     assert "Near-duplicate of &#x27;bridge.jpg&#x27;" in top
     assert ">bridge-copy.jpg</a>: Near-duplicate" in top
+
+
+def test_it_rewrites_the_flags_citing_a_case_when_its_stage_or_verdict_changes(
+    desk, collect, django_capture_on_commit_callbacks
+):
+    from verify import services
+
+    data = jpeg_of(make_scene(38, size=(900, 600)))
+    first_case = make_case(by=desk, stage="in_review", title="Dam breach")
+    collect(first_case, data, "dam.jpg")
+    second_case = make_case(by=desk, stage="triage")
+    collect(second_case, data, "dam-again.jpg")
+    approved_verdict(first_case, desk)
+    first_case.refresh_from_db()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.move_case(case=first_case, to="on_hold", by=desk)
+
+    (flag,) = Flag.objects.filter(case=second_case, kind=similarity.SAME_FILE)
+    assert flag.message.endswith("On hold; verdict False, approved 30 Nov 2026.")

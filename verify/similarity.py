@@ -751,6 +751,19 @@ def record_same_file_flags(item: MediaItem) -> list[Flag]:
         )
 
 
+def refresh_flags_citing(case_id: int) -> None:
+    """Rewrite the same-file and seen-before flags in other cases that cite this case's stage and verdict."""
+    item_ids = list(CaseMedia.objects.filter(case_id=case_id).values_list("media_item_id", flat=True))
+    shared = (
+        MediaItem.objects.filter(pk__in=item_ids).annotate(links=Count("case_links")).filter(links__gt=1).order_by("pk")
+    )
+    for item in shared:
+        record_same_file_flags(item)
+    citing = Flag.objects.filter(kind=SEEN_BEFORE, data__earlier_media_item__in=item_ids).values_list("media_item_id")
+    for item in MediaItem.objects.filter(pk__in=citing).order_by("pk"):
+        _write_flags(item, seen_before(item))
+
+
 def same_file_message(item: MediaItem, earlier: CaseMedia) -> str:
     case = earlier.case
     return (
