@@ -90,8 +90,9 @@ def test_it_runs_for_photos_and_videos_where_installed():
     assert "exiftool" in [module.NAME for module in extractors_for("video")]
 
 
-def test_it_turns_every_malformed_and_fuzzed_file_into_a_readable_outcome(corpus, tmp_path):
+def test_it_turns_malformed_and_fuzzed_files_into_a_readable_outcome(corpus, tmp_path):
+    # Every third file: each costs a Perl start, and the exif extractor's tests read them all.
     outcomes = attempt_all(
-        lambda path: exiftool.extract(path, tmp_path), broken_files(corpus), readable=is_sentence, threads=2
+        lambda path: exiftool.extract(path, tmp_path), broken_files(corpus)[::3], readable=is_sentence, threads=2
     )
     assert not problems_in(outcomes, seconds=exiftool.EXIFTOOL_TIMEOUT_S)

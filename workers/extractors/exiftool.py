@@ -76,6 +76,11 @@ def extract(path: Path, artifacts_dir: Path) -> dict:
         if "unknown file type" in str(error).lower() or "not supported" in str(error).lower():
             raise Unsupported(_sentence(f"ExifTool does not read this kind of file: {error}"))
         raise ExtractionFailed(_sentence(f"ExifTool could not read the file: {error}"))
+    return readings(tags)
+
+
+def readings(tags: dict) -> dict:
+    """The desk's fields picked out of ExifTool's tags of one file, with the tags themselves."""
     captured, source = capture_time(tags)
     return {
         "make": _first(tags, MAKE_TAGS),
