@@ -2,6 +2,8 @@
 
 Where the EXIF block has no capture time or place, the photo's XMP packet and a FLIR camera's own
 records are read for them, as ExifTool does; the result says which source each reading came from.
+Where ExifRead finds no EXIF in a WebP or PNG, Pillow's reading of its chunks is used (pillow_meta.py),
+and a PNG's "Creation Time" text is its capture time when nothing else gives one.
 """
 
 from __future__ import annotations
