@@ -53,7 +53,7 @@ def test_it_records_custody_and_starts_collecting(desk, django_capture_on_commit
     case.refresh_from_db()
     assert case.stage == "collecting"
     assert set(result.media_item.extractions.values_list("extractor", "status")) == {
-        (name, "pending") for name in ("exif", "image", "c2pa", "perceptual", "forensics")
+        (module.NAME, "pending") for module in extractors_for("photo")
     }
     assert tasks_not_sent == [result.media_item.pk]
 
