@@ -9,7 +9,7 @@ PORT ?= 8000
 
 # System packages: ffmpeg reads videos, Pango lays out PDF reports. Installed with
 # apt-get when missing and we are root; otherwise the command to run is printed.
-SYSTEM_PACKAGES := ffmpeg libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+SYSTEM_PACKAGES := ffmpeg libimage-exiftool-perl libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 system-deps:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -19,6 +19,7 @@ from verify import intake, services
 from verify.intake import IntakeError, ingest_stream, ingest_url, safe_original_name
 from verify.models import CaseEvent, Extraction, MediaItem
 from verify.outbound import FetchFailed, OutboundError, Refused
+from workers.extractors import extractors_for
 
 pytestmark = pytest.mark.usefixtures("media_root", "tasks_not_sent")
 
@@ -52,7 +53,7 @@ def test_it_records_custody_and_starts_collecting(desk, django_capture_on_commit
     case.refresh_from_db()
     assert case.stage == "collecting"
     assert set(result.media_item.extractions.values_list("extractor", "status")) == {
-        (name, "pending") for name in ("exif", "image", "c2pa", "perceptual", "forensics")
+        (module.NAME, "pending") for module in extractors_for("photo")
     }
     assert tasks_not_sent == [result.media_item.pk]
 
@@ -69,7 +70,7 @@ def test_it_keeps_the_same_bytes_as_one_item_linked_to_a_second_case(desk):
     assert again.outcome == "already in this case"
     assert set(one.media_item.cases.all()) == {first, second}
     assert CaseEvent.objects.get(case=second, kind="media_collected").new["already_in_archive"] is True
-    assert Extraction.objects.count() == 5
+    assert Extraction.objects.count() == len(extractors_for("photo"))
 
 
 def test_it_takes_the_kind_from_the_bytes_not_the_name(desk):

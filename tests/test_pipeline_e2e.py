@@ -18,6 +18,7 @@ from tests.factories import make_case, make_user
 from tests.media import jpeg_bytes, mp4_file
 from tests.services import BASE_DIR, Process, claimed_redis_db, free_port, require_services, wait_for
 from verify.models import Case, Extraction
+from workers.extractors import exiftool
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 PASSWORD = "end-to-end-pass-1"
@@ -167,7 +168,9 @@ def test_it_takes_an_upload_through_the_worker_to_review(desk_processes, tmp_pat
         ("clip.mp4", "c2pa"): "ok",
         ("clip.mp4", "perceptual"): "ok",
         ("notes.txt", "filetype"): "unsupported",
-    }, worker.output()
+    } | ({("photo.jpg", "exiftool"): "ok", ("clip.mp4", "exiftool"): "ok"} if exiftool.available() else {}), (
+        worker.output()
+    )
     keyframes = list((media_root / "derived").rglob("keyframe-*.jpg"))
     assert keyframes, "no keyframes written by the worker"
     panel = browser.get(f"/admin/verify/case/{case.pk}/media-panel/")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import random
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from tests.bidi import HOSTILE_NAME, HOSTILE_TITLE, html_unisolated
 from tests.extractors.helpers import make_scene
 from tests.factories import make_case
 from verify import intake, similarity
-from verify.models import Case, Flag, MediaHash, MediaItem
+from verify.models import Case, Flag, MediaHash, MediaItem, Sighting, Verdict
 from workers import tasks
 from workers.extractors import perceptual
 
@@ -454,3 +455,140 @@ def test_it_shows_file_names_and_titles_with_bidi_controls_isolated(desk, collec
     assert html_unisolated(page) == []
     refused = search(desk_client, f"notes{HOSTILE_NAME}.txt", b"just some words, not a picture").content.decode()
     assert html_unisolated(refused) == []
+
+
+# The same bytes in another case, and what the earlier case concluded
+
+
+def approved_verdict(case: Case, by, rating: str = "false") -> Verdict:
+    return Verdict.objects.create(
+        case=case,
+        number=1,
+        rating=rating,
+        confidence="high",
+        summary="The footage is from 2019.",
+        rationale="Earlier upload found.",
+        author=by,
+        status=Verdict.Status.APPROVED,
+        reviewed_by=by,
+        reviewed_at=datetime(2026, 11, 30, 12, tzinfo=UTC),
+    )
+
+
+def test_it_flags_the_same_file_in_a_new_case_naming_the_earlier_case_its_stage_and_verdict(desk, collect):
+    data = jpeg_of(make_scene(30, size=(900, 600)))
+    first_case = make_case(by=desk, stage="triage", title="Convoy near Kursk")
+    collect(first_case, data, "convoy.jpg")
+    approved_verdict(first_case, desk)
+    second_case = make_case(by=desk, stage="triage", title="Troops in Kursk region")
+
+    item = collect(second_case, data, "repost.jpg")
+
+    (flag,) = Flag.objects.filter(kind=similarity.SAME_FILE)
+    assert (flag.case, flag.media_item, flag.severity) == (second_case, item, "high")
+    assert f"was already collected for case #{first_case.pk} 'Convoy near Kursk'" in flag.message
+    assert "In review; verdict False, approved 30 Nov 2026" in flag.message
+    assert flag.data["earlier_cases"] == [first_case.pk]
+    assert flag.data["earlier_verdict"]["rating"] == "false"
+
+
+def test_it_says_when_the_earlier_case_has_no_verdict_yet(desk, collect):
+    data = jpeg_of(make_scene(31, size=(900, 600)))
+    collect(make_case(by=desk, stage="triage"), data, "one.jpg")
+    second_case = make_case(by=desk, stage="triage")
+
+    collect(second_case, data, "two.jpg")
+
+    (flag,) = Flag.objects.filter(case=second_case, kind=similarity.SAME_FILE)
+    assert flag.message.endswith("In review; no verdict yet.")
+
+
+def test_it_raises_no_same_file_flag_in_the_first_case(desk, collect):
+    first_case = make_case(by=desk, stage="triage")
+    collect(first_case, jpeg_of(make_scene(32, size=(900, 600))), "only.jpg")
+    assert not Flag.objects.filter(kind=similarity.SAME_FILE).exists()
+
+
+def test_it_cites_the_earlier_cases_verdict_in_a_near_duplicate_flag(desk, collect):
+    picture = make_scene(33, size=(900, 600))
+    first_case = make_case(by=desk, stage="triage", title="Flooded square")
+    collect(first_case, jpeg_of(picture), "square.jpg")
+    approved_verdict(first_case, desk, rating="misleading")
+
+    copy = collect(make_case(by=desk, stage="triage"), jpeg_of(picture, quality=50), "square-again.jpg")
+
+    (flag,) = seen_before_flags(copy)
+    assert f"for case #{first_case.pk} 'Flooded square' (In review; verdict Misleading / miscaptioned, approved " in (
+        flag.message
+    )
+    assert flag.data["earlier_verdict"]["rating"] == "misleading"
+
+
+def test_it_gives_the_files_own_earliest_sighting_not_the_cases(desk, collect):
+    picture = make_scene(34, size=(900, 600))
+    first_case = make_case(by=desk, stage="triage")
+    original = collect(first_case, jpeg_of(picture), "first.jpg")
+    other = collect(first_case, jpeg_of(make_scene(35, size=(900, 600))), "unrelated.jpg")
+    Sighting.objects.create(
+        case=first_case, media_item=other, platform="x", account="@early", posted_at=datetime(2020, 1, 1, tzinfo=UTC)
+    )
+    Sighting.objects.create(
+        case=first_case, media_item=None, platform="x", account="@claim", posted_at=datetime(2021, 1, 1, tzinfo=UTC)
+    )
+    own = Sighting.objects.create(
+        case=first_case, media_item=original, platform="x", account="@own", posted_at=datetime(2024, 5, 6, tzinfo=UTC)
+    )
+
+    copy = collect(make_case(by=desk, stage="triage"), jpeg_of(picture, quality=55), "copy.jpg")
+
+    (flag,) = seen_before_flags(copy)
+    assert flag.data["earliest_sighting"] == own.pk
+    assert "earliest sighting: X (Twitter) (@own), 6 May 2024" in flag.message
+
+
+def test_it_says_no_sightings_when_only_the_earlier_case_has_some(desk, collect):
+    picture = make_scene(36, size=(900, 600))
+    first_case = make_case(by=desk, stage="triage")
+    collect(first_case, jpeg_of(picture), "first.jpg")
+    Sighting.objects.create(case=first_case, platform="x", account="@claim", posted_at=datetime(2021, 1, 1, tzinfo=UTC))
+
+    copy = collect(make_case(by=desk, stage="triage"), jpeg_of(picture, quality=55), "copy.jpg")
+
+    (flag,) = seen_before_flags(copy)
+    assert flag.message.endswith("no sightings recorded.")
+
+
+def test_it_shows_same_file_and_near_duplicate_flags_at_the_top_of_the_case_page(desk, collect, desk_client):
+    picture = make_scene(37, size=(900, 600))
+    first_case = make_case(by=desk, stage="triage", title="Bridge collapse")
+    collect(first_case, jpeg_of(picture), "bridge.jpg")
+    second_case = make_case(by=desk, stage="triage")
+    collect(second_case, jpeg_of(picture), "bridge-same.jpg")
+    collect(second_case, jpeg_of(picture, quality=50), "bridge-copy.jpg")
+
+    page = desk_client.get(reverse("admin:verify_case_media_panel", args=[second_case.pk])).content.decode()
+
+    top = page[page.index("Seen before in the archive") : page.index('class="vd-item"')]
+    assert "The same file (SHA-256" in top
+    assert "Near-duplicate of &#x27;bridge.jpg&#x27;" in top
+    assert ">bridge-copy.jpg</a>: Near-duplicate" in top
+
+
+def test_it_rewrites_the_flags_citing_a_case_when_its_stage_or_verdict_changes(
+    desk, collect, django_capture_on_commit_callbacks
+):
+    from verify import services
+
+    data = jpeg_of(make_scene(38, size=(900, 600)))
+    first_case = make_case(by=desk, stage="in_review", title="Dam breach")
+    collect(first_case, data, "dam.jpg")
+    second_case = make_case(by=desk, stage="triage")
+    collect(second_case, data, "dam-again.jpg")
+    approved_verdict(first_case, desk)
+    first_case.refresh_from_db()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.move_case(case=first_case, to="on_hold", by=desk)
+
+    (flag,) = Flag.objects.filter(case=second_case, kind=similarity.SAME_FILE)
+    assert flag.message.endswith("On hold; verdict False, approved 30 Nov 2026.")

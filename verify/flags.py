@@ -38,7 +38,7 @@ THUMBNAIL_DIFFERS = "thumbnail-differs"
 C2PA = "c2pa"
 FIRST_SEEN_BEFORE_CLAIM = "first-seen-before-claim"
 # The kinds this module deletes and rewrites. Others (the similarity module's
-# "seen-before") belong to other writers and are never touched here.
+# "seen-before" and "same-file") belong to other writers and are never touched here.
 OWNED_KINDS = frozenset(
     {
         CAPTURE_AFTER_CLAIM,

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from verify import outbound, pipeline, services, workflow
+from verify import outbound, pipeline, services, similarity, workflow
 from verify.models import Case, CaseEvent, CaseMedia, MediaItem
 from verify.record import fixity, publishing, timestamps
 from verify.units import human_bytes
@@ -317,6 +317,8 @@ def _record(*, case: Case, sha256: str, size: int, name: str, filetype, by, orig
                 pipeline.create_extractions(item)
                 # Its SHA-256 goes to the time-stamping authority once this commits.
                 timestamps.queue_original(item)
+            else:
+                similarity.record_same_file_flags(item)
             # No verdict is approved over a file it did not see.
             publishing.file_added(case=case, media_item=item)
             _start_collecting(case, by)

@@ -143,6 +143,10 @@ def panel_context(case: Case) -> dict:
         entry["flags"] = by_item.get(entry["item"].pk, [])
         entry["damaged"] = damaged.get(entry["item"].pk, [])
     panel["case_flags"] = by_item.get(None, [])
+    # Earlier cases with this file, or one like it, are what a reviewer should read first.
+    panel["archive_flags"] = [
+        flag for item_flags in by_item.values() for flag in item_flags if flag.kind in similarity.ARCHIVE_KINDS
+    ]
     panel["downloads"] = selectors.case_link_downloads(case)
     panel["downloads_pending"] = sum(not download.is_finished for download in panel["downloads"])
     return {"case": case, "panel": panel, "map_tile_url": settings.MAP_TILE_URL}

@@ -155,6 +155,9 @@ class MediaItem(models.Model):
     duration = models.FloatField("duration (s)", null=True, blank=True)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
+    disagreements = models.JSONField(
+        default=list, blank=True, help_text="Where the readers read a different make, model, capture time or GPS."
+    )
 
     class Meta:
         ordering = ["collected_at"]

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -160,6 +161,8 @@ def _move(*, case: Case, to: Stage, by, note: str = "", extra: dict | None = Non
             f"(it is now in {now_label}, you saw {Stage(seen_stage).label}). Reload it and try again."
         )
     case.refresh_from_db()
+    # Flags in other cases cite this case's stage and verdict (a verdict changes only with the stage).
+    transaction.on_commit(partial(_refresh_flags_citing, case.pk))
     record_event(
         case=case,
         kind=CaseEvent.Kind.STAGE_CHANGED,
@@ -169,6 +172,12 @@ def _move(*, case: Case, to: Stage, by, note: str = "", extra: dict | None = Non
         note=note,
     )
     return case
+
+
+def _refresh_flags_citing(case_id: int) -> None:
+    from verify import similarity  # the index loads numpy and Pillow; only a stage change needs it here
+
+    similarity.refresh_flags_citing(case_id)
 
 
 def move_case(*, case: Case, to: Stage, by, note: str = "", event_data=None) -> Case:

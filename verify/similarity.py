@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max, Prefetch, Q
+from django.db.models import Count, Max, Prefetch
 from django.utils import dateformat, timezone
 from PIL import Image
 
@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 UNFINISHED = (Extraction.Status.PENDING, Extraction.Status.RUNNING)
 SEEN_BEFORE = "seen-before"
+SAME_FILE = "same-file"
+# The flags that tie a file to earlier cases; the case page shows them first.
+ARCHIVE_KINDS = (SAME_FILE, SEEN_BEFORE)
 HASH_BITS = 64
 AS_IS = "as is"
 TURNS = (
@@ -524,11 +527,8 @@ def describe(matches: list[Match], query: list[QueryHash]) -> list[ArchiveMatch]
     cases = defaultdict(list)
     for link in links:
         cases[link.media_item_id].append(link.case)
-    sightings = list(
-        Sighting.objects.filter(Q(case__in={link.case_id for link in links}) | Q(media_item_id__in=ids)).filter(
-            role=Sighting.Role.APPEARANCE
-        )
-    )
+    # A file's earliest sighting is one of its own: a case's other files or its claim were seen elsewhere.
+    sightings = list(Sighting.objects.filter(media_item_id__in=ids, role=Sighting.Role.APPEARANCE))
     frames_total = len({q.frame for q in query})
     described = []
     for match in matches:
@@ -538,7 +538,6 @@ def describe(matches: list[Match], query: list[QueryHash]) -> list[ArchiveMatch]
         frames_matched = len({query[p].frame for p in match.query_positions})
         needed = min(settings.SIMILARITY_MIN_FRAMES, frames_total, usable[item.pk])
         item_cases = cases[item.pk]
-        case_ids = {case.pk for case in item_cases}
         described.append(
             ArchiveMatch(
                 item=item,
@@ -551,9 +550,7 @@ def describe(matches: list[Match], query: list[QueryHash]) -> list[ArchiveMatch]
                 cases=item_cases,
                 first_collected_at=next((link.added_at for link in links if link.media_item_id == item.pk), None)
                 or item.collected_at,
-                earliest_sighting=next(
-                    (s for s in sightings if s.case_id in case_ids or s.media_item_id == item.pk), None
-                ),
+                earliest_sighting=next((s for s in sightings if s.media_item_id == item.pk), None),
                 preview=next(iter(_picture_names(readings.get(item.pk) or {}).values()), None),
             )
         )
@@ -642,8 +639,10 @@ def seen_before_message(match: ArchiveMatch, case: Case | None = None) -> str:
     collected = f"first collected {_day(match.first_collected_at)}"
     first = match.first_case
     if first is not None:
-        where = "in this case" if case is not None and first.pk == case.pk else f"for case #{first.pk} '{first.title}'"
-        collected += f" {where}"
+        if case is not None and first.pk == case.pk:
+            collected += " in this case"
+        else:
+            collected += f" for case #{first.pk} '{first.title}' ({case_standing(first)})"
     sighting = match.earliest_sighting
     if sighting is None:
         seen = "no sightings recorded"
@@ -652,6 +651,46 @@ def seen_before_message(match: ArchiveMatch, case: Case | None = None) -> str:
         account = f" ({sighting.account})" if sighting.account else ""
         seen = f"earliest sighting: {sighting.get_platform_display()}{account}, {when}"
     return f"Near-duplicate of '{name}' ({closeness}), {collected}; {seen}."
+
+
+def case_standing(case: Case) -> str:
+    """The case's stage and latest verdict, as a flag cites them: "Published; verdict False, approved 3 Dec 2026"."""
+    verdict = _latest_verdict(case)
+    if verdict is None:
+        return f"{case.get_stage_display()}; no verdict yet"
+    if verdict.status == Verdict.Status.APPROVED and verdict.reviewed_at:
+        when = f"approved {_day(verdict.reviewed_at)}"
+    elif verdict.status == Verdict.Status.SENT_BACK:
+        when = f"proposed {_day(verdict.proposed_at)}, sent back"
+    else:
+        when = f"proposed {_day(verdict.proposed_at)}, awaiting approval"
+    return f"{case.get_stage_display()}; verdict {verdict.get_rating_display()}, {when}"
+
+
+def _latest_verdict(case: Case) -> Verdict | None:
+    # describe() prefetches verdicts newest first; elsewhere this is one query.
+    return (
+        next(iter(case.verdicts.all()), None)
+        if _verdicts_prefetched(case)
+        else case.verdicts.order_by("-number").first()
+    )
+
+
+def _verdicts_prefetched(case: Case) -> bool:
+    return "verdicts" in getattr(case, "_prefetched_objects_cache", {})
+
+
+def _verdict_data(case: Case) -> dict | None:
+    verdict = _latest_verdict(case)
+    if verdict is None:
+        return None
+    return {
+        "number": verdict.number,
+        "rating": verdict.rating,
+        "status": verdict.status,
+        "proposed_at": verdict.proposed_at,
+        "reviewed_at": verdict.reviewed_at,
+    }
 
 
 def _day(moment) -> str:
@@ -671,10 +710,79 @@ def _flag_data(match: ArchiveMatch, *, total: int) -> dict:
         "frames_matched": match.frames_matched,
         "frames_total": match.frames_total,
         "earlier_cases": [case.pk for case in match.cases],
+        "earlier_case_stage": match.first_case.stage if match.first_case else None,
+        "earlier_verdict": _verdict_data(match.first_case) if match.first_case else None,
         "first_collected_at": match.first_collected_at,
         "earliest_sighting": sighting.pk if sighting else None,
         "earliest_sighting_at": sighting.posted_at if sighting else None,
         "matches_total": total,
+    }
+
+
+# The same bytes in another case
+
+
+def record_same_file_flags(item: MediaItem) -> list[Flag]:
+    """Rewrite the item's same-file flags: in each case it was added to, one per case it was in before.
+
+    The same bytes collected for an earlier case are the strongest "seen before" there is; the flag
+    names that case, its stage and its verdict.
+    """
+    links = list(
+        CaseMedia.objects.filter(media_item=item)
+        .select_related("case")
+        .prefetch_related(Prefetch("case__verdicts", queryset=Verdict.objects.order_by("-number")))
+        .order_by("added_at", "pk")
+    )
+    with transaction.atomic():
+        list(MediaItem.objects.select_for_update().filter(pk=item.pk).values_list("pk", flat=True))
+        Flag.objects.filter(media_item=item, kind=SAME_FILE).delete()
+        return Flag.objects.bulk_create(
+            Flag(
+                case=link.case,
+                media_item=item,
+                kind=SAME_FILE,
+                severity=Flag.Severity.HIGH,
+                message=same_file_message(item, earlier),
+                data=_same_file_data(item, earlier),
+            )
+            for position, link in enumerate(links)
+            for earlier in links[max(0, position - MAX_FLAGS_PER_ITEM) : position]
+        )
+
+
+def refresh_flags_citing(case_id: int) -> None:
+    """Rewrite the same-file and seen-before flags in other cases that cite this case's stage and verdict."""
+    item_ids = list(CaseMedia.objects.filter(case_id=case_id).values_list("media_item_id", flat=True))
+    shared = (
+        MediaItem.objects.filter(pk__in=item_ids).annotate(links=Count("case_links")).filter(links__gt=1).order_by("pk")
+    )
+    for item in shared:
+        record_same_file_flags(item)
+    citing = Flag.objects.filter(kind=SEEN_BEFORE, data__earlier_media_item__in=item_ids).values_list("media_item_id")
+    for item in MediaItem.objects.filter(pk__in=citing).order_by("pk"):
+        _write_flags(item, seen_before(item))
+
+
+def same_file_message(item: MediaItem, earlier: CaseMedia) -> str:
+    case = earlier.case
+    return (
+        f"The same file (SHA-256 {item.sha256[:12]}…) was already collected for case #{case.pk} "
+        f"'{case.title}' on {_day(earlier.added_at)}: {case_standing(case)}."
+    )
+
+
+def _same_file_data(item: MediaItem, earlier: CaseMedia) -> dict:
+    sighting = item.sightings.filter(role=Sighting.Role.APPEARANCE).first()
+    return {
+        "earlier_media_item": item.pk,
+        "earlier_sha256": item.sha256,
+        "earlier_cases": [earlier.case_id],
+        "earlier_case_stage": earlier.case.stage,
+        "earlier_verdict": _verdict_data(earlier.case),
+        "first_collected_at": earlier.added_at,
+        "earliest_sighting": sighting.pk if sighting else None,
+        "earliest_sighting_at": sighting.posted_at if sighting else None,
     }
 
 

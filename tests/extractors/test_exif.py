@@ -564,3 +564,69 @@ def test_it_turns_every_malformed_and_fuzzed_file_into_a_readable_outcome(corpus
         if not note.endswith(".")
     ]
     assert not problems
+
+
+# WebP and PNG: what ExifRead leaves, Pillow's chunks
+
+
+def webp_with_exif(block: bytes) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (32, 24), (90, 120, 150)).save(out, "WEBP", exif=block)
+    return out.getvalue()
+
+
+def exif_block(**ifd0) -> bytes:
+    found = Image.Exif()
+    for tag, value in ifd0.items():
+        found[{"make": 0x010F, "model": 0x0110}[tag]] = value
+    found.get_ifd(0x8769)[0x9003] = "2020:05:06 07:08:09"
+    found.get_ifd(0x8769)[0x9011] = "-03:00"
+    return found.tobytes()
+
+
+def test_it_reads_the_exif_chunk_of_an_extended_webp(tmp_path):
+    path = write(tmp_path / "shared.webp", webp_with_exif(exif_block(make="Google", model="Pixel 8")))
+    result = exif.extract(path, tmp_path)
+    assert (result["make"], result["model"]) == ("Google", "Pixel 8")
+    assert result["captured_at"] == "2020-05-06T07:08:09-03:00"
+
+
+def test_it_says_why_the_exif_chunk_of_a_webp_is_unreadable(tmp_path):
+    path = write(tmp_path / "broken.webp", webp_with_exif(b"Exif\x00\x00XX\x00*garbage-not-tiff"))
+    with pytest.raises(base.ExtractionFailed, match=r"^EXIF block is corrupt: .+\.$"):
+        exif.extract(path, tmp_path)
+
+
+def test_it_reads_a_png_creation_time_in_rfc_1123(tmp_path):
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Creation Time", "Sat, 06 Jun 2020 07:08:09 +0200")
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, "PNG", pnginfo=info)
+    result = exif.extract(write(tmp_path / "shot.png", out.getvalue()), tmp_path)
+    assert (result["captured_at"], result["captured_at_source"]) == ("2020-06-06T07:08:09+02:00", "PNG Creation Time")
+
+
+def test_it_ignores_a_png_creation_time_it_cannot_read(tmp_path):
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Creation Time", "the day after the storm")
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, "PNG", pnginfo=info)
+    assert exif.extract(write(tmp_path / "shot.png", out.getvalue()), tmp_path)["captured_at"] is None
+
+
+def test_it_reads_make_and_model_from_xmp_when_exif_has_none(tmp_path):
+    packet = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Make="FUJIFILM" tiff:Model="X-T4"/>'
+        b"</rdf:RDF></x:xmpmeta>"
+    )
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, "PNG", pnginfo=_itxt("XML:com.adobe.xmp", packet.decode()))
+    result = exif.extract(write(tmp_path / "edit.png", out.getvalue()), tmp_path)
+    assert (result["make"], result["model"]) == ("FUJIFILM", "X-T4")
+
+
+def _itxt(key: str, text: str) -> PngImagePlugin.PngInfo:
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt(key, text)
+    return info

@@ -2,6 +2,8 @@
 
 Where the EXIF block has no capture time or place, the photo's XMP packet and a FLIR camera's own
 records are read for them, as ExifTool does; the result says which source each reading came from.
+Where ExifRead finds no EXIF in a WebP or PNG, Pillow's reading of its chunks is used (pillow_meta.py),
+and a PNG's "Creation Time" text is its capture time when nothing else gives one.
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ import pillow_heif
 from exifread.core.exceptions import ExifError
 from exifread.tags.fields import FieldType
 
-from workers.extractors import xmp
+from workers.extractors import pillow_meta, xmp
 from workers.extractors.base import ExtractionFailed, Unsupported
 from workers.extractors.flir import FlirError, FlirRecords, FlirSegments, Position
 
 NAME = "exif"
-VERSION = "2"
+VERSION = "3"
 KINDS = frozenset({"photo"})
 
 MAX_TAG_CHARS = 500
@@ -107,9 +109,10 @@ def extract(path: Path, artifacts_dir: Path) -> dict:
     """Read the EXIF block (and XMP packet, and FLIR records) of a JPEG, TIFF, HEIC/HEIF, PNG, WebP or JPEG XL."""
     container = _container(path)
     if container != "jpeg":
-        tags = _read_tags(path, container)
         notes: list[str] = []
-        return _readings(tags, _xmp_properties(partial(xmp.packet_in_file, path), notes), None, notes)
+        tags, png_time = _container_tags(path, container, notes)
+        properties = _xmp_properties(partial(xmp.packet_in_file, path), notes)
+        return _readings(tags, properties, None, notes, png_time=png_time)
     header = _jpeg_header(path)
     tags = {} if header.exif is None else _tags_from_block(header.exif)
     properties = _xmp_properties(partial(xmp.packet_from_app1, header.xmp), header.notes)
@@ -143,6 +146,40 @@ def _container(path: Path) -> str:
     raise Unsupported(
         f"Not a format ExifRead reads (JPEG, TIFF, HEIC/HEIF, PNG, WebP, JPEG XL): starts with bytes {_hex(head)}."
     )
+
+
+def _container_tags(path: Path, container: str, notes: list[str]) -> tuple[dict[str, Any], _Moment | None]:
+    """The EXIF tags of a file other than a JPEG, and a PNG's own creation time.
+
+    ExifRead first; for WebP and PNG, where it finds nothing, the EXIF block Pillow finds (a WebP's
+    extended layout, a PNG's "Raw profile type exif" text chunk).
+    """
+    if container not in ("png", "webp"):
+        return _read_tags(path, container), None
+    try:
+        tags = _read_tags(path, container)
+    except ExtractionFailed as err:
+        tags = {}
+        notes.append(str(err))
+    try:
+        chunks = pillow_meta.read_chunks(path)
+    except pillow_meta.ContainerError as err:
+        if not tags and notes:
+            raise ExtractionFailed(f"{notes[0]} {err}") from err
+        notes.append(str(err))
+        return tags, None
+    if not tags and chunks.exif:
+        tags = _tags_from_block(chunks.exif)
+    return tags, _png_time(chunks.creation_time)
+
+
+def _png_time(text: str | None) -> _Moment | None:
+    exif_style = pillow_meta.png_time_as_exif(text) if text else None
+    if not exif_style:
+        return None
+    offset = UTC_OFFSET.search(exif_style[19:])
+    zone = offset.group(0) if offset else None
+    return _Moment("PNG Creation Time", text, _iso_time(exif_style, "", zone), zone)
 
 
 def _read_tags(path: Path, container: str) -> dict[str, Any]:
@@ -327,13 +364,20 @@ def _flir_records(path: Path, header: _JpegHeader) -> FlirRecords | None:
     return records
 
 
-def _readings(tags: dict[str, Any], properties: dict[str, str], flir: FlirRecords | None, notes: list[str]) -> dict:
-    captured = _capture_time(tags, properties, flir) or NO_MOMENT
+def _readings(
+    tags: dict[str, Any],
+    properties: dict[str, str],
+    flir: FlirRecords | None,
+    notes: list[str],
+    *,
+    png_time: _Moment | None = None,
+) -> dict:
+    captured = _capture_time(tags, properties, flir) or png_time or NO_MOMENT
     modified = _exif_time(tags, *MODIFIED_TIME_TAGS) or NO_MOMENT
     gps, gps_source = _gps(tags, properties, flir, notes)
     return {
-        "make": _text(tags.get("Image Make")),
-        "model": _text(tags.get("Image Model")),
+        "make": _text(tags.get("Image Make")) or _xmp_text(properties, "tiff:Make"),
+        "model": _text(tags.get("Image Model")) or _xmp_text(properties, "tiff:Model"),
         "software": _text(tags.get("Image Software")),
         "captured_at_raw": captured.raw,
         "captured_at_source": captured.source,
@@ -412,6 +456,10 @@ def _gps(
         found = {"latitude": position.latitude, "longitude": position.longitude, "altitude": position.altitude}
         return found, "FLIR GPSInfo"
     return None, None
+
+
+def _xmp_text(properties: dict[str, str], name: str) -> str | None:
+    return _clean(properties.get(name) or "").strip() or None
 
 
 def _xmp_gps(properties: dict[str, str]) -> dict | None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from workers.extractors.base import ExtractionFailed, Unsupported
 
 NAME = "video"
-VERSION = "1"
+VERSION = "2"
 KINDS = frozenset({"video"})
 
 FFPROBE_TIMEOUT_S = 30
@@ -34,9 +34,10 @@ GPS_TAGS = ("com.apple.quicktime.location.ISO6709", "location", "location-eng")
 MAKE_TAGS = ("com.apple.quicktime.make", "com.android.manufacturer", "make")
 MODEL_TAGS = ("com.apple.quicktime.model", "com.android.model", "model")
 SOFTWARE_TAGS = ("com.apple.quicktime.software", "com.android.version", "software")
-# Apple's creationdate is the moment of capture in local time with its offset;
-# creation_time (the mvhd atom) is when the file was written, in UTC.
-CAPTURE_TIME_TAGS = ("com.apple.quicktime.creationdate", "creation_time")
+# Apple's creationdate is the moment of capture in local time with its offset; "date" (the item
+# list's ©day, as Android phones and ffmpeg write it) also keeps its zone; creation_time (the mvhd
+# atom) is when the file was written, in UTC.
+CAPTURE_TIME_TAGS = ("com.apple.quicktime.creationdate", "date", "creation_time")
 
 # One ISO 6709 coordinate: sign, integer part (DD, DDMM or DDMMSS), optional fraction.
 _ISO6709 = re.compile(

@@ -27,6 +27,7 @@ NAMESPACES = {
     "exif": "http://ns.adobe.com/exif/1.0/",
     "xmp": "http://ns.adobe.com/xap/1.0/",
     "photoshop": "http://ns.adobe.com/photoshop/1.0/",
+    "tiff": "http://ns.adobe.com/tiff/1.0/",
 }
 # The properties read, by ElementTree's "{namespace}name", as "prefix:name".
 WANTED = {
@@ -39,6 +40,8 @@ WANTED = {
         ("exif", "GPSLongitude"),
         ("exif", "GPSAltitude"),
         ("exif", "GPSAltitudeRef"),
+        ("tiff", "Make"),
+        ("tiff", "Model"),
     )
 }
 RDF_LI = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}li"
