@@ -133,19 +133,19 @@ def _driver(proxy_url: str, profile: str) -> webdriver.Chrome:
 def render_page(url: str, *, proxy_url: str, folder: Path, timeout: float, slots: int) -> PageOutcome:
     """Open `url` in headless Chromium through the proxy and keep the page three ways, each on its own."""
     outcome = PageOutcome()
-    with browser_slot(slots, Path(tempfile.gettempdir()) / "verify-capture-slots"):
-        with tempfile.TemporaryDirectory(prefix="verify-chromium-") as profile:
-            try:
-                driver = _driver(proxy_url, profile)
-            except WebDriverException as exc:
-                outcome.failed = f"the browser could not start ({_first_line(exc)})"
-                return outcome
-            try:
-                _open(driver, url, outcome, timeout)
-                if not outcome.failed:
-                    _keep(driver, outcome, folder)
-            finally:
-                driver.quit()
+    slots_folder = Path(tempfile.gettempdir()) / "verify-capture-slots"
+    with browser_slot(slots, slots_folder), tempfile.TemporaryDirectory(prefix="verify-chromium-") as profile:
+        try:
+            driver = _driver(proxy_url, profile)
+        except WebDriverException as exc:
+            outcome.failed = f"the browser could not start ({_first_line(exc)})"
+            return outcome
+        try:
+            _open(driver, url, outcome, timeout)
+            if not outcome.failed:
+                _keep(driver, outcome, folder)
+        finally:
+            driver.quit()
     return outcome
 
 
@@ -219,9 +219,12 @@ def _document_status(driver: webdriver.Chrome) -> int | None:
                 and params.get("type") == "Document"
             ):
                 top = params.get("frameId")
-            elif message.get("method") == "Network.responseReceived" and params.get("type") == "Document":
-                if params.get("frameId") == top:
-                    status = params["response"]["status"]
+            elif (
+                message.get("method") == "Network.responseReceived"
+                and params.get("type") == "Document"
+                and params.get("frameId") == top
+            ):
+                status = params["response"]["status"]
     return status
 
 
