@@ -53,7 +53,7 @@ def test_it_captures_a_telegram_album_with_its_facts_screenshot_pdf_and_archive(
     facts = job.facts
     assert (facts["platform"], facts["account"], facts["account_id"]) == ("telegram", "Kursk Watch", CHANNEL)
     assert facts["posted_text"] == "2024-11-05T14:03:11+00:00"
-    assert (facts["views"], facts["items"], facts["caption"]) == ("48.2K", 3, CAPTION)
+    assert (facts["views"], facts["item_count"], facts["caption"]) == ("48.2K", 3, CAPTION)
     assert facts["canonical_url"] == "https://t.me/kursk_watch/2041"
     sightings = Sighting.objects.filter(case=case)
     assert sightings.count() == 3

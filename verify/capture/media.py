@@ -229,7 +229,7 @@ def facts_from(info: dict, entries: list[dict], url: str) -> dict:
         "comments": pick("comment_count"),
         "reposts": pick("repost_count"),
         "canonical_url": pick("webpage_url") or url,
-        "items": len(entries),
+        "item_count": len(entries),
     }
     return {name: value for name, value in facts.items() if value not in (None, "")}
 
