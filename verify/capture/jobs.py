@@ -226,7 +226,9 @@ def _store(job: CaptureJob, path: Path, name: str, what: str) -> tuple[MediaItem
     except (IntakeError, WorkflowError) as exc:
         return None, str(exc)
     item = result.media_item
-    return item, f"{human_bytes(item.size)}, SHA-256 {item.sha256[:16]}…: {result.outcome}"
+    # A PDF or an archive is "other" to the readers; kept all the same, which is what the desk needs to know.
+    stored = result.outcome.replace(", unsupported kind", "")
+    return item, f"{human_bytes(item.size)}, SHA-256 {item.sha256[:16]}…: {stored}"
 
 
 def _facts_step(job: CaptureJob, page: PageOutcome, media: MediaOutcome, steps: dict, kept: _Kept) -> None:
