@@ -62,3 +62,25 @@ def test_a_capture_of_a_page_pointing_inside_keeps_the_page_and_records_no_inter
     assert job.steps["screenshot"]["outcome"] == "ok"
     assert job.steps["media"]["outcome"] == "ok"  # the page's own video, from the allowed site
     assert internal.seen == []
+
+
+def test_browser_places_are_shared_host_wide_and_a_second_capture_waits_for_one(tmp_path):
+    import threading
+    import time
+
+    from verify.capture.browser import browser_slot
+
+    order = []
+
+    def second():
+        with browser_slot(1, tmp_path):
+            order.append("second in")
+
+    with browser_slot(1, tmp_path):
+        order.append("first in")
+        waiting = threading.Thread(target=second)
+        waiting.start()
+        time.sleep(0.5)
+        order.append("first out")
+    waiting.join(5)
+    assert order == ["first in", "first out", "second in"]

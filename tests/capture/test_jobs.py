@@ -227,3 +227,15 @@ def test_the_schedule_recaptures_captured_sightings_of_open_cases_only(desk, sit
     assert jobs.recapture_watched(now=timezone.now() + timedelta(hours=settings.CAPTURE_WATCH_HOURS + 1)) == 1
     queued = CaptureJob.objects.exclude(pk=first.pk).get()
     assert (queued.trigger, queued.sighting, queued.requested_by) == ("schedule", first.sighting, None)
+
+
+def test_a_page_with_500_images_is_kept_whole_with_no_media_to_take(desk, site, sent):
+    job = capture(make_case(by=desk, stage="triage"), f"{site.url}/many-images", desk)
+    assert outcomes(job) == {
+        "media": "unavailable",
+        "facts": "unavailable",
+        "screenshot": "ok",
+        "pdf": "ok",
+        "archive": "ok",
+    }
+    assert job.steps["facts"]["reason"] == "the page gives no details of the post"
