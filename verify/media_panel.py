@@ -50,7 +50,7 @@ class AddMediaForm(forms.Form):
         data = super().clean()
         files, url = data.get("files") or [], data.get("url")
         if not files and not url and not data.get("post_url") and not self.errors:
-            raise forms.ValidationError("Choose at least one file, or give a link to download or a post to capture.")
+            raise forms.ValidationError("Choose at least one file, or give a link to download.")
         if len(files) > settings.MAX_UPLOAD_FILES:
             raise forms.ValidationError(
                 f"{len(files)} files chosen; at most {settings.MAX_UPLOAD_FILES} can be added at once."

@@ -73,3 +73,9 @@ def test_it_answers_a_request_it_cannot_parse_with_400(guard):
     with socket.create_connection(("127.0.0.1", guard.server_address[1]), timeout=5) as sock:
         sock.sendall(b"nonsense\r\n\r\n")
         assert sock.recv(4096).startswith(b"HTTP/1.1 400")
+
+
+def test_it_cuts_a_body_that_runs_past_the_size_cap(guard, site, settings):
+    settings.MAX_UPLOAD_BYTES = 1024 * 1024
+    with pytest.raises(urllib3.exceptions.ProtocolError):
+        urllib3.ProxyManager(guard.url).request("GET", f"{site.url}/big.mp4", retries=False)

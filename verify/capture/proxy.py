@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 MAX_HEAD_BYTES = 64 * 1024
 RELAY_BYTES = 64 * 1024
+# Beyond the size cap for one file, room for the reply's headers (and TLS framing in a tunnel).
+HEADROOM_BYTES = 1024 * 1024
 # Headers meant for the proxy, or for one hop: never passed on.
 HOP_HEADERS = {"proxy-connection", "proxy-authorization", "connection", "keep-alive", "te", "upgrade"}
 
@@ -205,8 +207,12 @@ def _answer(client: socket.socket, status: int, message: str) -> None:
 
 
 def _relay(client: socket.socket, upstream: socket.socket) -> None:
-    """Copy bytes both ways until either side closes or both stay silent past the idle timeout."""
+    """Copy bytes both ways until either side closes, both stay silent past the idle timeout, or the site
+    sends more than one file may be: a body of unannounced length is cut there, never passed on whole.
+    """
     sockets = [client, upstream]
+    limit = settings.MAX_UPLOAD_BYTES + HEADROOM_BYTES
+    received = 0
     with contextlib.suppress(OSError):
         while True:
             readable, _, _ = select.select(sockets, [], [], settings.URL_DOWNLOAD_TIMEOUT)
@@ -216,6 +222,11 @@ def _relay(client: socket.socket, upstream: socket.socket) -> None:
                 data = sock.recv(RELAY_BYTES)
                 if not data:
                     return
+                if sock is upstream:
+                    received += len(data)
+                    if received > limit:
+                        log.info("Guarding proxy cut a connection after %d bytes, over the size cap", received)
+                        return
                 (upstream if sock is client else client).sendall(data)
 
 
