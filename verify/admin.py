@@ -615,7 +615,7 @@ class CaseAdmin(admin.ModelAdmin):
         if not sighting.url:
             messages.error(request, f"Sighting #{sighting.pk} has no URL to capture.")
             return
-        for problem in media_panel._queue_capture(
+        for problem in media_panel.queue_post_capture(
             request, sighting.case, sighting.url, sighting=sighting, trigger="sighting"
         ):
             messages.error(request, problem)

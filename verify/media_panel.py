@@ -82,7 +82,7 @@ def add_media_view(model_admin, request: HttpRequest, case_id: int) -> HttpRespo
         if form.cleaned_data["url"]:
             refused += _queue_link(request, case, form.cleaned_data["url"])
         if form.cleaned_data.get("post_url"):
-            refused += _queue_capture(request, case, form.cleaned_data["post_url"])
+            refused += queue_post_capture(request, case, form.cleaned_data["post_url"])
         for problem in refused:
             messages.error(request, problem)
         if not refused:
@@ -129,7 +129,7 @@ def _queue_link(request, case, url) -> list[str]:
     return []
 
 
-def _queue_capture(request, case, url, *, sighting=None, trigger="desk") -> list[str]:
+def queue_post_capture(request, case, url, *, sighting=None, trigger="desk") -> list[str]:
     """Queue a post's capture for the workers; its live line and outcomes show in the media panel."""
     try:
         jobs.queue_capture(case=case, url=url, by=request.user, sighting=sighting, trigger=trigger)
@@ -145,7 +145,7 @@ def recapture_view(model_admin, request: HttpRequest, case_id: int, capture_id: 
     if request.method != "POST" or not workflow.roles_of(request.user) & intake.INTAKE_ROLES:
         raise PermissionDenied
     earlier = get_object_or_404(CaptureJob, pk=capture_id, case=case)
-    for problem in _queue_capture(request, case, earlier.url, sighting=earlier.sighting, trigger="recapture"):
+    for problem in queue_post_capture(request, case, earlier.url, sighting=earlier.sighting, trigger="recapture"):
         messages.error(request, problem)
     return redirect(reverse("admin:verify_case_change", args=[case.pk]) + "#vd-media")
 
