@@ -239,3 +239,23 @@ def test_a_page_with_500_images_is_kept_whole_with_no_media_to_take(desk, site, 
         "archive": "ok",
     }
     assert job.steps["facts"]["reason"] == "the page gives no details of the post"
+
+
+def test_the_sweep_resends_a_stalled_capture_and_gives_up_on_one_hours_old(desk, sent):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    case = make_case(by=desk, stage="triage")
+    lost = jobs.queue_capture(case=case, url="https://t.me/kursk_watch/1", by=desk)
+    old = jobs.queue_capture(case=case, url="https://t.me/kursk_watch/2", by=desk)
+    CaptureJob.objects.filter(pk=lost.pk).update(touched_at=timezone.now() - timedelta(minutes=10))
+    CaptureJob.objects.filter(pk=old.pk).update(
+        touched_at=timezone.now() - timedelta(hours=2), requested_at=timezone.now() - timedelta(hours=2)
+    )
+    sent.clear()
+    assert jobs.requeue_stalled() == 1
+    assert sent == [lost.pk]
+    old.refresh_from_db()
+    assert old.status == "failed"
+    assert old.steps["media"]["reason"] == "no worker finished this capture in 120 minutes; capture again to retry"

@@ -39,6 +39,8 @@ STEPS = ("media", "facts", "screenshot", "pdf", "archive")
 OK, UNAVAILABLE, FAILED = "ok", "unavailable", "failed"
 PROGRESS_SECONDS = 1.0
 MAX_ATTEMPTS = 3
+# A capture no worker has finished after this long (every delivery lost, no worker running) is given up on.
+GIVE_UP_AFTER = dt.timedelta(hours=1)
 # The sighting fields the facts fill, and only where the desk left them blank.
 FILLED = ("platform", "account", "posted_at", "caption")
 
@@ -469,11 +471,35 @@ def recapture_watched(now=None) -> int:
 
 
 def requeue_stalled(now=None) -> int:
-    """Re-send captures a lost message or a dead worker left unfinished; returns how many."""
+    """Re-send captures a lost message or a dead worker left unfinished; give up on ones hours old.
+
+    Returns how many were re-sent.
+    """
     now = now or timezone.now()
     cutoff = now - dt.timedelta(seconds=settings.CAPTURE_PAGE_SECONDS + 120)
+    give_up_before = now - GIVE_UP_AFTER
     stalled = CaptureJob.objects.filter(status__in=(Status.QUEUED, Status.RUNNING), touched_at__lt=cutoff)
-    ids = list(stalled.values_list("pk", flat=True))
-    for job_id in ids:
-        send(job_id)
-    return len(ids)
+    resent = 0
+    for job_id, requested_at in stalled.values_list("pk", "requested_at"):
+        if requested_at < give_up_before:
+            minutes = round((now - requested_at).total_seconds() / 60)
+            _give_up(job_id, f"no worker finished this capture in {minutes} minutes; capture again to retry")
+        else:
+            send(job_id)
+            resent += 1
+    return resent
+
+
+def _give_up(job_id: int, reason: str) -> None:
+    with transaction.atomic():
+        job = CaptureJob.objects.select_for_update(of=("self",)).select_related("case").get(pk=job_id)
+        if job.is_finished:
+            return
+        before = job.status
+        steps: dict = {}
+        _fail_rest(steps, reason)
+        job.steps, job.status = steps, Status.FAILED
+        job.finished_at = job.touched_at = timezone.now()
+        job.progress = summary(job)
+        job.save(update_fields=["steps", "status", "finished_at", "touched_at", "progress"])
+        _record(job, by=None, before=before, note=reason)
