@@ -13,7 +13,7 @@ from verify.intake import original_path
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.usefixtures("media_root", "tasks_not_sent"),
 ]
 

@@ -152,9 +152,11 @@ def render_page(url: str, *, proxy_url: str, folder: Path, timeout: float, slots
 def _open(driver: webdriver.Chrome, url: str, outcome: PageOutcome, timeout: float) -> None:
     driver.set_page_load_timeout(timeout)
     driver.set_script_timeout(timeout)
+    timed_out = False
     try:
         driver.get(url)
     except TimeoutException:
+        timed_out = True
         # Keep what rendered: a page that never finishes loading is still evidence as it stands.
         with contextlib.suppress(WebDriverException):
             driver.execute_script("window.stop();")
@@ -163,7 +165,8 @@ def _open(driver: webdriver.Chrome, url: str, outcome: PageOutcome, timeout: flo
         outcome.failed = f"the browser could not open the page ({_first_line(exc)})"
         return
     outcome.status = _document_status(driver)
-    if not driver.current_url.startswith(("http://", "https://")):
+    # No answer to the page's own request: what shows is a blank tab, not the page.
+    if not driver.current_url.startswith(("http://", "https://")) or (timed_out and outcome.status is None):
         outcome.status, outcome.failed = None, f"the site sent nothing of the page within {timeout:g} s"
         return
     try:
