@@ -182,6 +182,9 @@ def _page_steps(job, page: PageOutcome, refusal: str, steps: dict, kept: _Kept, 
     for step, artifact in (("screenshot", page.screenshot), ("pdf", page.pdf), ("archive", page.archive)):
         if page.failed or refusal:
             steps[step] = {"outcome": FAILED, "reason": refusal or page.failed}
+        elif page.status in (502, 504):
+            # A gateway's error (the guarding proxy's, when the site stays silent) is not the post's page.
+            steps[step] = {"outcome": FAILED, "reason": f"the site did not answer (HTTP {page.status})"}
         elif artifact is None:
             steps[step] = {"outcome": FAILED, "reason": page.problems.get(step, "the browser made no file")}
         else:
@@ -237,13 +240,18 @@ def _facts_step(job: CaptureJob, page: PageOutcome, media: MediaOutcome, steps: 
     facts = merged_facts(page, media, job.url)
     job.facts = facts
     if not any(facts.get(name) for name in ("account", "caption", "posted_at", "title", "page_title")):
-        why = "the page gives no details of the post"
         if page.status in (404, 410):
-            why = f"deleted or removed: the page answered HTTP {page.status}"
-        elif page.failed or (media.failed and not media.facts):
-            why = page.failed or media.failed
-        steps["facts"] = {"outcome": UNAVAILABLE if page.status in (404, 410) or not page.failed else FAILED,
-                          "reason": why}  # fmt: skip
+            steps["facts"] = {
+                "outcome": UNAVAILABLE,
+                "reason": f"deleted or removed: the page answered HTTP {page.status}",
+            }
+        elif page.failed or page.status in (502, 504):
+            steps["facts"] = {
+                "outcome": FAILED,
+                "reason": page.failed or f"the site did not answer (HTTP {page.status})",
+            }
+        else:
+            steps["facts"] = {"outcome": UNAVAILABLE, "reason": "the page gives no details of the post"}
         return
     job.sighting = _fill_sighting(job, facts, kept)
     found = [name.replace("_", " ") for name in ("account", "posted_at", "caption", "views") if facts.get(name)]

@@ -165,7 +165,8 @@ class _Handler(socketserver.BaseRequestHandler):
         with upstream:
             # One request per connection: the reply ends when the site closes, and so does the client's.
             upstream.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + rest)
-            _relay(client, upstream)
+            if _relay(client, upstream) == 0:
+                _answer(client, 504, f"{parts.netloc} sent nothing for {settings.URL_DOWNLOAD_TIMEOUT} s")
 
 
 def _read_head(sock: socket.socket) -> tuple[bytes, bytes]:
@@ -196,7 +197,7 @@ def _parse(head: bytes) -> tuple[str, str, str, list[tuple[str, str]]]:
 
 
 def _answer(client: socket.socket, status: int, message: str) -> None:
-    reasons = {400: "Bad Request", 403: "Forbidden", 502: "Bad Gateway"}
+    reasons = {400: "Bad Request", 403: "Forbidden", 502: "Bad Gateway", 504: "Gateway Timeout"}
     body = (message + "\n").encode("utf-8")
     head = (
         f"HTTP/1.1 {status} {reasons[status]}\r\nContent-Type: text/plain; charset=utf-8\r\n"
@@ -206,9 +207,10 @@ def _answer(client: socket.socket, status: int, message: str) -> None:
         client.sendall(head.encode("latin-1") + body)
 
 
-def _relay(client: socket.socket, upstream: socket.socket) -> None:
+def _relay(client: socket.socket, upstream: socket.socket) -> int:
     """Copy bytes both ways until either side closes, both stay silent past the idle timeout, or the site
     sends more than one file may be: a body of unannounced length is cut there, never passed on whole.
+    Returns how many bytes the site sent.
     """
     sockets = [client, upstream]
     limit = settings.MAX_UPLOAD_BYTES + HEADROOM_BYTES
@@ -217,17 +219,18 @@ def _relay(client: socket.socket, upstream: socket.socket) -> None:
         while True:
             readable, _, _ = select.select(sockets, [], [], settings.URL_DOWNLOAD_TIMEOUT)
             if not readable:
-                return
+                return received
             for sock in readable:
                 data = sock.recv(RELAY_BYTES)
                 if not data:
-                    return
+                    return received
                 if sock is upstream:
                     received += len(data)
                     if received > limit:
                         log.info("Guarding proxy cut a connection after %d bytes, over the size cap", received)
-                        return
+                        return received
                 (upstream if sock is client else client).sendall(data)
+    return received
 
 
 def start_proxy() -> GuardingProxy:
