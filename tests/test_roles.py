@@ -14,6 +14,7 @@ READ_ALL = {
     "view_fixitycheck",
     "view_flag",
     "view_linkdownload",
+    "view_capturejob",
     "view_mediahash",
     "view_mediaitem",
     "view_mediarating",
@@ -35,8 +36,10 @@ OPEN_AND_COLLECT = {
     "add_casemedia",
     "add_tag",
 }
+# The cookie files for capturing posts behind a login: given by the desk and editors, never shown back.
+COOKIE_FILES = {"view_platformcookies", "add_platformcookies", "change_platformcookies"}
 EXPECTED = {
-    "desk": READ_ALL | OPEN_AND_COLLECT,
+    "desk": READ_ALL | OPEN_AND_COLLECT | COOKIE_FILES,
     "reviewer": READ_ALL
     | {
         "add_sighting",
@@ -48,6 +51,7 @@ EXPECTED = {
     },
     "editor": READ_ALL
     | OPEN_AND_COLLECT
+    | COOKIE_FILES
     | {
         "change_checklistitem",
         "approve_verdict",

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import linebreaks_filter
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -31,6 +32,7 @@ from verify.models import (
     ChecklistQuestion,
     MediaItem,
     Platform,
+    PlatformCookies,
     Sighting,
     Tag,
     Verdict,
@@ -207,10 +209,19 @@ class IsolatedRawIdWidget(admin_widgets.ForeignKeyRawIdWidget):
         return isolate(label), url
 
 
+class SightingForm(forms.ModelForm):
+    capture_post = forms.BooleanField(
+        label="capture the post",
+        required=False,
+        help_text="Keep the post's media, details, screenshot, PDF and web archive; blank fields are filled in.",
+    )
+
+
 class SightingInline(admin.TabularInline):
     model = Sighting
+    form = SightingForm
     extra = 0
-    fields = ["role", "platform", "url", "account", "posted_at", "caption", "reported_by", "media_item"]
+    fields = ["role", "platform", "url", "account", "posted_at", "caption", "reported_by", "media_item", "capture_post"]
     raw_id_fields = ["media_item"]
     can_delete = False
 
@@ -438,6 +449,11 @@ class CaseAdmin(admin.ModelAdmin):
             path("<int:case_id>/add-media/", wrap(media_panel.add_media_view), name="verify_case_add_media"),
             path("<int:case_id>/media-panel/", wrap(media_panel.media_panel_view), name="verify_case_media_panel"),
             path("<int:case_id>/story/", wrap(media_panel.story_view), name="verify_case_story"),
+            path(
+                "<int:case_id>/recapture/<int:capture_id>/",
+                wrap(media_panel.recapture_view),
+                name="verify_case_recapture",
+            ),
             path("<int:case_id>/checklist/", wrap(review_views.checklist_view), name="verify_case_checklist"),
             path("<int:case_id>/assign/", wrap(review_views.assign_view), name="verify_case_assign"),
             path("<int:case_id>/reopen/", wrap(record_views.reopen_view), name="verify_case_reopen"),
@@ -594,7 +610,9 @@ class CaseAdmin(admin.ModelAdmin):
         for sighting_form in formset.forms:
             if not sighting_form.has_changed() or not sighting_form.cleaned_data:
                 continue
-            data = {name: sighting_form.cleaned_data.get(name) for name in SightingInline.fields}
+            data = {
+                name: sighting_form.cleaned_data.get(name) for name in SightingInline.fields if name != "capture_post"
+            }
             if sighting_form.instance.pk:
                 changed = [name for name in sighting_form.changed_data if name in data]
                 sighting = services.update_sighting(
@@ -602,7 +620,19 @@ class CaseAdmin(admin.ModelAdmin):
                 )
                 formset.changed_objects.append((sighting, changed))
             else:
-                formset.new_objects.append(services.add_sighting(case=form.instance, by=request.user, **data))
+                sighting = services.add_sighting(case=form.instance, by=request.user, **data)
+                formset.new_objects.append(sighting)
+            if sighting_form.cleaned_data.get("capture_post"):
+                self._capture_sighting(request, sighting)
+
+    def _capture_sighting(self, request, sighting: Sighting) -> None:
+        if not sighting.url:
+            messages.error(request, f"Sighting #{sighting.pk} has no URL to capture.")
+            return
+        for problem in media_panel.queue_post_capture(
+            request, sighting.case, sighting.url, sighting=sighting, trigger="sighting"
+        ):
+            messages.error(request, problem)
 
     # Bulk actions
 
@@ -790,6 +820,33 @@ class ChecklistQuestionAdmin(admin.ModelAdmin):
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
     search_fields = ["name"]
+
+
+class PlatformCookiesForm(forms.ModelForm):
+    cookies = forms.CharField(
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80, "autocomplete": "off"}),
+        help_text="Paste the cookie file (Netscape format) of an account the desk uses on this platform. "
+        "It is never shown again, and stays out of exports, events and logs; paste a new one to replace it.",
+    )
+
+    class Meta:
+        model = PlatformCookies
+        fields = ["platform", "cookies"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial["cookies"] = ""  # write-only: the secret is never sent back to a browser
+
+
+@admin.register(PlatformCookies)
+class PlatformCookiesAdmin(admin.ModelAdmin):
+    form = PlatformCookiesForm
+    list_display = ["platform", "updated_by", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by, obj.updated_at = request.user, timezone.now()
+        super().save_model(request, obj, form, change)
 
 
 from verify.record import admin as record_admin  # noqa: E402, F401 - fixity passes and stored files

@@ -12,8 +12,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from verify import case_story, downloads, flags, intake, selectors, similarity, workflow
+from verify.capture import jobs
 from verify.intake import IntakeError, human_bytes
-from verify.models import Case, Extraction, MediaItem
+from verify.models import CaptureJob, Case, Extraction, MediaItem
 from verify.record import fixity, timestamps
 from verify.views import as_pretty_json
 from verify.workflow import WorkflowError
@@ -36,11 +37,19 @@ class MultipleFileField(forms.FileField):
 class AddMediaForm(forms.Form):
     files = MultipleFileField(label="Files", required=False, help_text="Photos or videos; several at once.")
     url = forms.URLField(label="Or a link to download", required=False, assume_scheme="https", max_length=2000)
+    post_url = forms.URLField(
+        label="Or a post to capture",
+        required=False,
+        assume_scheme="https",
+        max_length=2000,
+        help_text="A post's link (Telegram, X, YouTube, TikTok, a news page…): its media, its details, a "
+        "screenshot, a PDF and a web archive of the page are kept, and a sighting is filled in.",
+    )
 
     def clean(self):
         data = super().clean()
         files, url = data.get("files") or [], data.get("url")
-        if not files and not url and not self.errors:
+        if not files and not url and not data.get("post_url") and not self.errors:
             raise forms.ValidationError("Choose at least one file, or give a link to download.")
         if len(files) > settings.MAX_UPLOAD_FILES:
             raise forms.ValidationError(
@@ -72,6 +81,8 @@ def add_media_view(model_admin, request: HttpRequest, case_id: int) -> HttpRespo
             messages.success(request, f"{done} file(s) added to case #{case.pk}; the readers are working on them.")
         if form.cleaned_data["url"]:
             refused += _queue_link(request, case, form.cleaned_data["url"])
+        if form.cleaned_data.get("post_url"):
+            refused += queue_post_capture(request, case, form.cleaned_data["post_url"])
         for problem in refused:
             messages.error(request, problem)
         if not refused:
@@ -118,10 +129,32 @@ def _queue_link(request, case, url) -> list[str]:
     return []
 
 
+def queue_post_capture(request, case, url, *, sighting=None, trigger="desk") -> list[str]:
+    """Queue a post's capture for the workers; its live line and outcomes show in the media panel."""
+    try:
+        jobs.queue_capture(case=case, url=url, by=request.user, sighting=sighting, trigger=trigger)
+    except (IntakeError, WorkflowError) as exc:
+        return [f"{url}: {exc}"]
+    messages.success(request, f"{url} is queued for capture; its progress shows under the media on the case page.")
+    return []
+
+
+def recapture_view(model_admin, request: HttpRequest, case_id: int, capture_id: int) -> HttpResponse:
+    """Capture a sighting's post again now; a deletion or an edit since the last capture is flagged."""
+    case = _case_for(request, case_id)
+    if request.method != "POST" or not workflow.roles_of(request.user) & intake.INTAKE_ROLES:
+        raise PermissionDenied
+    earlier = get_object_or_404(CaptureJob, pk=capture_id, case=case)
+    for problem in queue_post_capture(request, case, earlier.url, sighting=earlier.sighting, trigger="recapture"):
+        messages.error(request, problem)
+    return redirect(reverse("admin:verify_case_change", args=[case.pk]) + "#vd-media")
+
+
 def media_panel_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse:
     """The media panel alone, polled by the case page while the pipeline runs."""
     case = _case_for(request, case_id)
-    return TemplateResponse(request, "admin/verify/case/media_panel.html", panel_context(case))
+    context = {**panel_context(case), "can_add_media": bool(workflow.roles_of(request.user) & intake.INTAKE_ROLES)}
+    return TemplateResponse(request, "admin/verify/case/media_panel.html", context)
 
 
 def story_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse:
@@ -149,6 +182,8 @@ def panel_context(case: Case) -> dict:
     ]
     panel["downloads"] = selectors.case_link_downloads(case)
     panel["downloads_pending"] = sum(not download.is_finished for download in panel["downloads"])
+    panel["captures"] = selectors.case_captures(case)
+    panel["downloads_pending"] += sum(not capture.is_finished for capture in panel["captures"])
     return {"case": case, "panel": panel, "map_tile_url": settings.MAP_TILE_URL}
 
 

@@ -419,6 +419,7 @@ class CaseEvent(models.Model):
         LINK_DOWNLOAD = "link_download", "Link download"
         FILE_DAMAGED = "file_damaged", "Stored file found damaged"
         FILE_REPAIRED = "file_repaired", "Stored file repaired"
+        POST_CAPTURE = "post_capture", "Post capture"
 
     # PROTECT: a case with history cannot be deleted; dismiss it instead.
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
@@ -541,6 +542,79 @@ class LinkDownload(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status not in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+class CaptureJob(models.Model):
+    """One capture of a post's link: its media, facts, screenshot, PDF and web archive, each step with its outcome.
+
+    `steps` maps each step (media, facts, screenshot, pdf, archive) to {"outcome": ok | unavailable |
+    failed, "reason": a sentence for the desk}. A re-capture of a sighting is a new job; the earlier
+    one, with its files, stays.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Capturing"
+        DONE = "done", "Captured"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        DESK = "desk", "Given on the case page"
+        SIGHTING = "sighting", "Given with a sighting"
+        COMMAND = "command", "Command line"
+        RECAPTURE = "recapture", "Re-capture on demand"
+        SCHEDULE = "schedule", "Scheduled re-capture"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="captures")
+    url = models.URLField("URL", max_length=2000)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.DESK)
+    # The sighting the capture fills (or re-captures); set when the facts are recorded if not given.
+    sighting = models.ForeignKey(Sighting, null=True, blank=True, on_delete=models.SET_NULL, related_name="captures")
+    requested_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.CharField(max_length=300, blank=True, help_text="What the worker is doing now.")
+    steps = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    facts = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    # What changed since the sighting's previous capture: ["deleted between 5 and 6 Nov 2024", ...].
+    changes = models.JSONField(default=list, blank=True, encoder=DjangoJSONEncoder)
+    media_items = models.ManyToManyField(MediaItem, blank=True, related_name="captures")
+    screenshot = models.ForeignKey(MediaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    pdf = models.ForeignKey(MediaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    archive = models.ForeignKey(MediaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    touched_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["status", "touched_at"])]
+
+    def __str__(self) -> str:
+        return f"Capture of {self.url} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class PlatformCookies(models.Model):
+    """A cookie file (Netscape format) a desk gives for capturing one platform's posts behind a login.
+
+    Secret: the admin never shows it back, and it stays out of exports, events and logs.
+    """
+
+    platform = models.CharField(max_length=20, choices=Platform.choices, unique=True)
+    cookies = models.TextField(help_text="The cookie file's text (Netscape format, as browsers' export tools write).")
+    updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "platform cookie file"
+
+    def __str__(self) -> str:
+        return f"Cookies for {self.get_platform_display()}"
 
 
 class Publication(models.Model):

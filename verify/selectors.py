@@ -57,6 +57,15 @@ def case_link_downloads(case: Case, limit: int = 20) -> list[LinkDownload]:
     )
 
 
+def case_captures(case: Case, limit: int = 20) -> list:
+    """The case's latest post captures, newest first, with the files each kept."""
+    return list(
+        case.captures.select_related("requested_by", "sighting", "screenshot", "pdf", "archive")
+        .prefetch_related("media_items")
+        .order_by("-requested_at", "-pk")[:limit]
+    )
+
+
 def report_cases(queryset: QuerySet[Case] | None = None) -> QuerySet[Case]:
     """Cases with everything a verdict report shows, fetched in a fixed number of queries.
 

@@ -304,6 +304,17 @@ CELERY_BEAT_SCHEDULE["requeue-stalled-extractions"]["schedule"] = 60
 # is covered once every FIXITY_PERIOD_HOURS (a week by default). `manage.py check_integrity` checks all of it at once.
 FIXITY_PERIOD_HOURS = envint("FIXITY_PERIOD_HOURS", 7 * 24)
 FIXITY_SLICE_MINUTES = envint("FIXITY_SLICE_MINUTES", 5)
+# Post capture (verify/capture/): at most CAPTURE_BROWSERS Chromium instances per worker host, a page's
+# load stopped at CAPTURE_PAGE_SECONDS, and the captured sightings of open cases captured again every
+# CAPTURE_WATCH_HOURS (0: never on a schedule).
+CAPTURE_BROWSERS = envint("CAPTURE_BROWSERS", 2)
+CAPTURE_PAGE_SECONDS = envint("CAPTURE_PAGE_SECONDS", 60)
+CAPTURE_WATCH_HOURS = envint("CAPTURE_WATCH_HOURS", 24)
+if CAPTURE_WATCH_HOURS:
+    CELERY_BEAT_SCHEDULE["recapture-watched-sightings"] = {
+        "task": "workers.tasks.recapture_watched_sightings",
+        "schedule": 3600,
+    }
 CELERY_BEAT_SCHEDULE["check-fixity-slice"] = {
     "task": "workers.tasks.check_fixity_slice",
     "schedule": FIXITY_SLICE_MINUTES * 60,

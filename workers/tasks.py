@@ -71,6 +71,28 @@ def run_link_download(download_id: int) -> str | None:
     return downloads.run_link_download(download_id)
 
 
+@shared_task(
+    name="workers.tasks.run_capture",
+    **RECORDED_OUTCOME,
+    # Chromium stops at CAPTURE_PAGE_SECONDS and yt-dlp at the download deadline; these catch the rest.
+    soft_time_limit=settings.CAPTURE_PAGE_SECONDS + settings.URL_DOWNLOAD_DEADLINE + 120,
+    time_limit=settings.CAPTURE_PAGE_SECONDS + settings.URL_DOWNLOAD_DEADLINE + 180,
+)
+def run_capture(job_id: int) -> str | None:
+    """Capture one post into its case; the outcome of each step is on the CaptureJob row."""
+    from verify.capture import jobs
+
+    return jobs.run_capture(job_id)
+
+
+@shared_task(name="workers.tasks.recapture_watched_sightings")
+def recapture_watched_sightings() -> int:
+    """Capture again the captured sightings of open cases, to notice posts deleted or edited since."""
+    from verify.capture import jobs
+
+    return jobs.recapture_watched()
+
+
 @shared_task(name="workers.tasks.requeue_stalled_extractions")
 def requeue_stalled_extractions() -> int:
     """Re-send readings and link downloads left unsent or unfinished; settle intakes stopped half way."""
@@ -87,6 +109,10 @@ def requeue_stalled_extractions() -> int:
     resent = downloads.requeue_stalled()
     if resent:
         log.warning("Re-sent %d stalled link download(s)", resent)
+    from verify.capture import jobs as captures
+
+    if captures.requeue_stalled():
+        log.warning("Re-sent stalled post capture(s)")
     removed = remove_abandoned_uploads()
     if removed:
         log.warning("Removed %d partial upload(s) abandoned by a stopped intake", removed)
