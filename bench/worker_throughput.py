@@ -193,7 +193,16 @@ def run(args: argparse.Namespace, work: Path) -> int:
         desk.groups.set(Group.objects.filter(name=DESK))
         case = services.open_case(by=None, title="Worker throughput benchmark", claim="Generated photos.")
 
-        command = ["celery", "-A", "workers", "worker", f"--concurrency={args.concurrency}", "--loglevel=warning"]
+        command = [
+            "celery",
+            "-A",
+            "workers",
+            "worker",
+            "-Q",
+            "celery,screening",
+            f"--concurrency={args.concurrency}",
+            "--loglevel=warning",
+        ]
         command += ["--without-gossip", "--without-mingle", "--hostname", f"bench-{secrets.token_hex(3)}@%h"]
         worker = Process.start("worker", command, env, work)
         try:
