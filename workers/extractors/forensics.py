@@ -189,9 +189,8 @@ def _preview(difference: Image.Image, scale: float, turn: Image.Transpose | None
     """The reviewer's ELA image: at most ELA_IMAGE_SIZE a side, brightened by `scale`, turned upright.
 
     The difference is first reduced by a whole factor (each pixel the mean of a box) to no less than the
-    preview's size, then resized with Lanczos, and only then brightened: brightening the full-size picture
-    first costs more than all the rest and shows the same areas, at most one grey level apart where they
-    are not saturated.
+    preview's size, then resized with Lanczos, and only then brightened: brightening and resizing the
+    full-size picture cost more than the rest of the reading, and show the same areas (see VERSION 3).
     """
     preview = difference  # thumbnail() works in place, and the full-size difference is not needed again
     preview.thumbnail((ELA_IMAGE_SIZE, ELA_IMAGE_SIZE), Image.Resampling.LANCZOS, reducing_gap=ELA_REDUCING_GAP)
