@@ -36,7 +36,7 @@ run: install
 	$(PY) manage.py create_demo_users
 	@echo "Desk at http://$(HOST):$(PORT)/admin/  (Ctrl-C stops the web server and the worker)"
 	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(VENV)/bin/celery -A workers worker --beat --schedule=var/celerybeat-schedule --loglevel=info --concurrency=2 & worker=$$!; \
+	$(VENV)/bin/celery -A workers worker -Q celery,screening --beat --schedule=var/celerybeat-schedule --loglevel=info --concurrency=2 & worker=$$!; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install

@@ -136,6 +136,7 @@ def make_photos(folder: Path, count: int, size: tuple[int, int]) -> list[Path]:
         exif[0x010F] = "BenchCam"  # Make
         exif[0x0110] = f"Model {number % 5}"  # Model
         exif[0x0132] = f"2024:06:01 12:{number // 60 % 60:02d}:{number % 60:02d}"  # DateTime
+        exif[0x0131] = "Adobe Photoshop 25.0"  # Software: every photo gets an editing-software flag
         out = io.BytesIO()
         image.save(out, "JPEG", quality=88, exif=exif.tobytes())
         path = folder / f"bench-{number:03d}.jpg"
@@ -145,6 +146,58 @@ def make_photos(folder: Path, count: int, size: tuple[int, int]) -> list[Path]:
 
 
 # --- the run ---------------------------------------------------------------------------------------------------------
+
+
+def decode_seconds(paths: list[Path]) -> float:
+    """The mean time of one full Pillow decode (open and load, nothing else) of these files, in this process."""
+    from PIL import Image
+
+    started = time.perf_counter()
+    for path in paths:
+        with Image.open(path) as picture:
+            picture.load()
+    return (time.perf_counter() - started) / len(paths)
+
+
+def peak_rss_mib(root_pid: int) -> dict[int, float]:
+    """The peak resident memory (VmHWM, MiB) of a process and each of its descendants, by pid (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    peaks, todo = {}, [root_pid]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks[pid] = int(line.split()[1]) / 1024
+    return peaks
+
+
+def first_readings_seconds(case, desk, path: Path) -> tuple[float, float]:
+    """On an idle worker: seconds from the intake of one photo until every reading but the screening ones has
+    its outcome and the photo's editing-software flag is on the case, and until its last reading."""
+    from verify import flags
+    from verify.intake import ingest_stream
+    from verify.models import Extraction, Flag
+
+    unfinished = (Extraction.Status.PENDING, Extraction.Status.RUNNING)
+    started = time.perf_counter()
+    with path.open("rb") as source:
+        item = ingest_stream(case=case, source=source, original_name=path.name, by=desk, origin="benchmark").media_item
+    first = None
+    while time.perf_counter() - started < 120:
+        waiting = set(item.extractions.filter(status__in=unfinished).values_list("extractor", flat=True))
+        flagged = first is None and not waiting - {"forensics"}
+        if flagged and Flag.objects.filter(media_item=item, kind=flags.EDITING_SOFTWARE).exists():
+            first = time.perf_counter() - started
+        if not waiting:
+            return first or float("nan"), time.perf_counter() - started
+        time.sleep(0.02)
+    raise BenchError("the probe photo's readings did not finish within 120 s")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -185,7 +238,9 @@ def run(args: argparse.Namespace, work: Path) -> int:
         from verify.workflow import DESK
 
         size = tuple(int(n) for n in args.size.split("x"))
-        photos = make_photos(work / "photos", args.photos, size)
+        photos = make_photos(work / "photos", args.photos + 1, size)
+        probe, photos = photos[-1], photos[:-1]
+        decode_before = decode_seconds(photos)
         photo_bytes = sum(p.stat().st_size for p in photos)
         print(f"{len(photos)} JPEGs of {size[0]}x{size[1]} ({photo_bytes / 1e6:.1f} MB) generated", flush=True)
 
@@ -193,9 +248,11 @@ def run(args: argparse.Namespace, work: Path) -> int:
         desk.groups.set(Group.objects.filter(name=DESK))
         case = services.open_case(by=None, title="Worker throughput benchmark", claim="Generated photos.")
 
-        command = ["celery", "-A", "workers", "worker", f"--concurrency={args.concurrency}", "--loglevel=warning"]
+        command = ["celery", "--workdir", str(args.root), "-A", "workers", "worker", "-Q", "celery,screening"]
+        command += [f"--concurrency={args.concurrency}", "--loglevel=warning"]
         command += ["--without-gossip", "--without-mingle", "--hostname", f"bench-{secrets.token_hex(3)}@%h"]
-        worker = Process.start("worker", command, env, work)
+        worker_env = {**env, "PYTHONPATH": str(args.root)}
+        worker = Process.start("worker", command, worker_env, work)
         try:
             wait_until(worker_answers, process=worker, what="worker answering ping", seconds=60)
 
@@ -213,6 +270,10 @@ def run(args: argparse.Namespace, work: Path) -> int:
 
             wait_until(done, process=worker, what="case in review", seconds=args.timeout)
             wall = time.perf_counter() - started
+            # Then one more photo on the worker, warm and idle now.
+            probe_case = services.open_case(by=None, title="First readings probe", claim="One generated photo.")
+            first_flags, first_all = first_readings_seconds(probe_case, desk, probe)
+            peaks = peak_rss_mib(worker.popen.pid)
         finally:
             worker.stop()
             if args.keep_logs:
@@ -232,8 +293,31 @@ def run(args: argparse.Namespace, work: Path) -> int:
         last_finished = max(e.finished_at for e in timed).timestamp() - first_intake
         to_review = list(case.events.filter(kind="stage_changed", new__stage="in_review").values_list("at", flat=True))
 
+        decode = (decode_before + decode_seconds(photos)) / 2
+        per_photo = wall * args.concurrency / args.photos
         print(f"\nWorker throughput ({args.photos} photos, {args.concurrency} worker process(es), Redis broker)")
+        print(f"  code the worker runs: {args.root}")
         rows = [
+            (
+                "Pillow full decode of one photo (this process)",
+                f"{decode * 1e3:.0f} ms (mean, before and after the run)",
+            ),
+            (
+                "per photo per worker process",
+                f"{per_photo * 1e3:.0f} ms = {per_photo / decode:.2f} full-decode equivalents (target <= 6: "
+                f"{'holds' if per_photo / decode <= 6 else 'MISSED'})",
+            ),
+            (
+                "first readings on an idle worker",
+                f"metadata, hashes and flags {first_flags:.2f} s after intake (target <= 1 s: "
+                f"{'holds' if first_flags <= 1 else 'MISSED'}); last reading {first_all:.2f} s",
+            ),
+            (
+                "worker peak RSS (VmHWM)",
+                f"{max(peaks.values()):.0f} MiB (target <= 400: {'holds' if max(peaks.values()) <= 400 else 'MISSED'}; "
+                + ", ".join(f"{pid}: {mib:.0f}" for pid, mib in sorted(peaks.items()))
+                + ")",
+            ),
             ("wall time, first intake to in_review", f"{wall:.2f} s"),
             (f"  of which intake ({args.photos} ingest_stream)", f"{ingest_seconds:.2f} s"),
             ("  last extraction finished at", f"{last_finished:.2f} s after first intake"),
@@ -297,6 +381,9 @@ def main() -> int:
     parser.add_argument("--size", default="1024x768", help="generated photo size, WxH")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for in_review")
     parser.add_argument("--keep-logs", metavar="DIR", help="copy the worker's log files to DIR")
+    parser.add_argument(
+        "--root", type=Path, default=BASE_DIR, help="the checkout whose code the worker runs (default: this one)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-worker-"))
     try:

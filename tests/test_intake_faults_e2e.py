@@ -217,7 +217,16 @@ def test_it_loses_no_file_and_doubles_nothing_when_redis_restarts_and_postgres_d
 
     worker = Process.start(
         "worker",
-        ["celery", "-A", "workers", "worker", "--beat", f"--schedule={tmp_path / 'celerybeat-schedule'}"]
+        [
+            "celery",
+            "-A",
+            "workers",
+            "worker",
+            "-Q",
+            "celery,screening",
+            "--beat",
+            f"--schedule={tmp_path / 'celerybeat-schedule'}",
+        ]
         + ["--loglevel=info", "--concurrency=2", "--without-gossip", "--without-mingle"],
         env,
         tmp_path,

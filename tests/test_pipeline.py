@@ -11,8 +11,8 @@ from django.db import InterfaceError, OperationalError
 
 from tests.factories import make_case, make_user
 from tests.media import jpeg_bytes
-from verify import intake, pipeline
-from verify.models import CaseEvent, Extraction, MediaItem
+from verify import flags, intake, pipeline
+from verify.models import CaseEvent, Extraction, Flag, MediaItem
 from workers import tasks
 from workers.extractors import extractors_for
 
@@ -95,7 +95,7 @@ def test_it_resends_stalled_extractions(desk, monkeypatch):
     item = ingest(case, jpeg_bytes(), desk).media_item
     MediaItem.objects.filter(pk=item.pk).update(collected_at=item.collected_at.replace(year=2020))
     sent = []
-    monkeypatch.setattr(tasks.run_extraction, "delay", lambda pk: sent.append(pk))
+    monkeypatch.setattr(tasks.run_extraction, "apply_async", lambda args, **options: sent.append(args[0]))
     assert pipeline.requeue_stalled() == len(extractors_for("photo"))
     assert sorted(sent) == sorted(item.extractions.values_list("pk", flat=True))
 
@@ -309,3 +309,41 @@ def test_it_finishes_collecting_when_it_gives_up_on_a_file(desk, settings):
     case.refresh_from_db()
     assert case.stage == "in_review"
     assert set(item.extractions.values_list("status", flat=True)) == {"failed"}
+
+
+def test_it_makes_the_flags_and_summary_once_their_readings_have_outcomes(desk, monkeypatch):
+    case = make_case(by=desk, stage="triage")
+    item = ingest(case, jpeg_bytes(exif=GPS_JPEG_EXIF), desk).media_item
+    recomputed = []
+    real_recompute = pipeline.flags.recompute_flags_for_item
+    monkeypatch.setattr(pipeline.flags, "recompute_flags_for_item", lambda item: recomputed.append(item.pk))
+
+    for extractor in ("exif", "image", "c2pa"):
+        pipeline.run_extraction(item.extractions.get(extractor=extractor).pk)
+    assert recomputed == []
+    monkeypatch.setattr(
+        pipeline.flags, "recompute_flags_for_item", lambda item: recomputed.append(item.pk) or real_recompute(item)
+    )
+    pipeline.run_extraction(item.extractions.get(extractor="perceptual").pk)
+
+    assert recomputed == [item.pk]
+    item.refresh_from_db()
+    assert item.software == "Adobe Photoshop 25.0"
+    assert Flag.objects.filter(case=case, media_item=item, kind=flags.EDITING_SOFTWARE).exists()
+    case.refresh_from_db()
+    assert case.stage == "collecting"
+
+
+def test_it_moves_the_case_on_after_the_screening_reading_without_redoing_the_flags(desk, monkeypatch):
+    case = make_case(by=desk, stage="triage")
+    item = ingest(case, jpeg_bytes(), desk).media_item
+    for extraction in item.extractions.exclude(extractor="forensics"):
+        pipeline.run_extraction(extraction.pk)
+    recomputed = []
+    monkeypatch.setattr(pipeline.flags, "recompute_flags_for_item", lambda item: recomputed.append(item.pk))
+
+    assert pipeline.run_extraction(item.extractions.get(extractor="forensics").pk) == "ok"
+
+    assert recomputed == []
+    case.refresh_from_db()
+    assert case.stage == "in_review"

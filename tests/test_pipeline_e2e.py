@@ -103,7 +103,17 @@ def desk_processes(tmp_path):
         )
         worker = Process.start(
             "worker",
-            ["celery", "-A", "workers", "worker", "--loglevel=info", "--concurrency=2", "--without-gossip"],
+            [
+                "celery",
+                "-A",
+                "workers",
+                "worker",
+                "-Q",
+                "celery,screening",
+                "--loglevel=info",
+                "--concurrency=2",
+                "--without-gossip",
+            ],
             env,
             tmp_path,
         )

@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 UNFINISHED = (Extraction.Status.PENDING, Extraction.Status.RUNNING)
 # The extractor name of the one outcome row a file no extractor reads gets.
 NO_READER = "filetype"
+# The readings the summary and the consistency flags are made from (verify/flags.py reads no others).
+FLAG_READINGS = frozenset({"exif", "image", "video", "c2pa", perceptual.NAME})
+# Slower screening readings, sent to their own queue so that a busy worker reads every file's metadata,
+# hashes and flags first.
+SCREENING_READINGS = frozenset({"forensics"})
 # What sending a task raises when the broker is down or restarting.
 BROKER_ERRORS = (BrokerUnreachable, ConnectionError, TimeoutError)
 
@@ -81,9 +86,9 @@ def send_extractions(extractions: QuerySet[Extraction]) -> int:
     from workers.tasks import run_extraction
 
     sent = []
-    for extraction_id in extractions.order_by("pk").values_list("pk", flat=True):
+    for extraction_id, extractor in extractions.order_by("pk").values_list("pk", "extractor"):
         try:
-            run_extraction.delay(extraction_id)
+            run_extraction.apply_async((extraction_id,), queue=queue_for(extractor))
         except BROKER_ERRORS as exc:
             log.warning(
                 "Broker unreachable (%s); the stalled-extraction sweep will send extraction %s and the rest",
@@ -100,6 +105,13 @@ def send_extractions(extractions: QuerySet[Extraction]) -> int:
             # whose extraction already has an outcome does nothing.
             log.warning("Could not note that extractions %s were sent", sent, exc_info=True)
     return len(sent)
+
+
+def queue_for(extractor: str) -> str:
+    """The Celery queue an extractor's tasks are sent to."""
+    if extractor in SCREENING_READINGS:
+        return settings.EXTRACTION_SCREENING_QUEUE
+    return settings.CELERY_TASK_DEFAULT_QUEUE
 
 
 def _claim(extraction_id: int) -> Extraction | None:
@@ -236,12 +248,18 @@ def after_outcome(item: MediaItem, *, extractor: str | None = None) -> None:
 
     `extractor` names the reading that has just finished; None means the caller does not know which
     (a redelivered task, a file linked to one more case), so everything that follows any is redone.
+    The summary and flags are made once, when the last of the readings they are made from has its
+    outcome (each task records its own outcome before it looks, so the last to finish always sees them
+    all); a reading they do not use (forensics) changes neither.
     """
-    refresh_summary(item)
-    flags.recompute_flags_for_item(item)
+    unfinished = set(item.extractions.filter(status__in=UNFINISHED).values_list("extractor", flat=True))
+    if extractor is None or (extractor in FLAG_READINGS and not unfinished & FLAG_READINGS):
+        refresh_summary(item)
+        flags.recompute_flags_for_item(item)
     if extractor in (None, perceptual.NAME):
         similarity.update_seen_before(item, reread=extractor == perceptual.NAME)
-    finish_collecting(item)
+    if not unfinished:
+        finish_collecting(item)
 
 
 def refresh_summary(item: MediaItem) -> None:

@@ -157,7 +157,11 @@ DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "verify-desk@localhost")
 REDIS_URL = os.getenv("REDIS_URL", "")
 CELERY_BROKER_URL = os.getenv("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 CELERY_RESULT_BACKEND = os.getenv("CELERY_RESULT_BACKEND", REDIS_URL or None)
-CELERY_BROKER_TRANSPORT_OPTIONS = {}
+# Extractions go to the default queue, slower screening readings (forensics) to their own; workers consume
+# both (`-Q celery,screening`) and, on Redis, take the default queue's tasks first.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+EXTRACTION_SCREENING_QUEUE = os.getenv("EXTRACTION_SCREENING_QUEUE", "screening")
+CELERY_BROKER_TRANSPORT_OPTIONS = {"queue_order_strategy": "priority"}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = LOCAL_DATA_DIR / "celery-queue"
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -120,16 +120,16 @@ def requeue_stalled_extractions() -> int:
 
 
 def waiting_messages() -> int | None:
-    """How many messages wait in the default queue; None when the broker cannot say."""
+    """How many messages wait in the extraction queues (default and screening); None when the broker cannot say."""
     app = run_extraction.app
+    queues = (app.conf.task_default_queue, settings.EXTRACTION_SCREENING_QUEUE)
     try:
         with app.connection_for_read() as connection:
             # Not passive: Redis keeps no key for an empty queue, and a passive declaration would call it missing.
-            declared = connection.default_channel.queue_declare(queue=app.conf.task_default_queue)
+            return sum(connection.default_channel.queue_declare(queue=queue).message_count for queue in queues)
     except (KombuError, ConnectionError, TimeoutError):
         log.warning("Could not count the messages waiting in the queue", exc_info=True)
         return None
-    return declared.message_count
 
 
 @task_prerun.connect

@@ -3,8 +3,9 @@
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops, ImageStat
 
 from tests.extractors.helpers import broken_files, make_scene, png_declaring, survive_all
 from workers.extractors import base, forensics, jpeg_tables
@@ -70,6 +71,63 @@ def test_it_scales_down_a_photo_above_the_ela_cap(tmp_path, scene, monkeypatch):
     with Image.open(artifacts / "ela.png") as ela:
         assert ela.width * ela.height <= 20_000
     assert any("scaled to" in note for note in result["notes"])
+
+
+def sideways_exif() -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return exif.tobytes()
+
+
+def ela_figures_at_full_size(path: Path) -> dict:
+    """The ELA figures as version 2 computed them: ImageChops.difference of the whole photo and its
+    re-save, ImageStat over the full-size difference."""
+    with Image.open(path) as photo:
+        rgb = photo.convert("RGB")
+    buffer = io.BytesIO()
+    rgb.save(buffer, "JPEG", quality=forensics.ELA_QUALITY)
+    difference = ImageChops.difference(rgb, Image.open(buffer))
+    counts = np.array(difference.histogram()).reshape(-1, 256).sum(axis=0)
+    bright = int(np.searchsorted(np.cumsum(counts), counts.sum() * 0.995))
+    return {
+        "file": "ela.png",
+        "quality": forensics.ELA_QUALITY,
+        "max_difference": max(high for _, high in difference.getextrema()),
+        "mean_difference": round(sum(ImageStat.Stat(difference).mean) / 3, 2),
+        "scale": round(min(255 / max(bright, 1), forensics.ELA_MAX_SCALE), 2),
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "options"),
+    [
+        ("12mp.jpg", (4000, 3000), {"quality": 85}),
+        ("small.jpg", (640, 480), {"quality": 75}),
+        ("sideways.jpg", (1600, 1200), {"quality": 92, "exif": sideways_exif()}),
+        ("flat.png", (2000, 1500), {}),
+    ],
+)
+def test_its_figures_are_those_of_the_full_size_difference(tmp_path, name, size, options):
+    path = save(tmp_path, scene_of_size(size), name, **options)
+
+    result, artifacts = run(path)
+
+    assert result["ela"] == ela_figures_at_full_size(path)
+    width, height = preview_size(size)
+    with Image.open(artifacts / "ela.png") as ela:
+        assert ela.size == ((height, width) if "exif" in options else (width, height))
+
+
+def scene_of_size(size: tuple[int, int]) -> Image.Image:
+    return make_scene(seed=11, size=(640, 480)).resize(size, Image.Resampling.BILINEAR)
+
+
+def preview_size(size: tuple[int, int]) -> tuple[int, int]:
+    width, height = size
+    if max(size) <= forensics.ELA_IMAGE_SIZE:
+        return size
+    ratio = forensics.ELA_IMAGE_SIZE / max(width, height)
+    return round(width * ratio), round(height * ratio)
 
 
 def test_it_recognises_standard_tables_at_quality_75(tmp_path, scene):
