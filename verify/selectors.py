@@ -93,6 +93,22 @@ def report_cases(queryset: QuerySet[Case] | None = None) -> QuerySet[Case]:
     )
 
 
+def csv_cases(queryset: QuerySet[Case] | None = None) -> QuerySet[Case]:
+    """Cases with what a CSV row shows (reports/csv.py), in a fixed number of queries per chunk."""
+    queryset = Case.objects.all() if queryset is None else queryset
+    media_count = (
+        CaseMedia.objects.filter(case=OuterRef("pk")).order_by().values("case").annotate(n=Count("pk")).values("n")
+    )
+    return queryset.annotate(
+        media_count=Coalesce(Subquery(media_count, output_field=IntegerField()), 0)
+    ).prefetch_related(
+        "tags",
+        Prefetch("sightings", queryset=Sighting.objects.only("case_id", "posted_at", "role")),
+        Prefetch("verdicts", queryset=Verdict.objects.select_related("reviewed_by").order_by("-number")),
+        "publications",
+    )
+
+
 def reviewer_queue(user) -> QuerySet[Case]:
     """A reviewer's open cases, the nearest deadline first (cases without one last)."""
     return case_list(
