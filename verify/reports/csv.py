@@ -10,7 +10,7 @@ from django.http import StreamingHttpResponse
 
 from verify import bidi
 from verify.models import Case, Sighting, Verdict
-from verify.reports.data import _iso, _person, current_verdict, public_url
+from verify.reports.data import _iso, _person, public_url
 from verify.selectors import csv_cases
 from verify.workflow import Stage
 
@@ -85,12 +85,13 @@ def row_report(case: Case) -> dict:
 
     A published case's row comes from its last publication, as its report does; the others are read
     from the few relations a row needs, so an export does not load every reading and event."""
-    publications = list(case.publications.all())
-    if case.stage == Stage.PUBLISHED and publications:
-        return max(publications, key=lambda p: p.number).document["report"]
-    verdict = current_verdict(case)
+    if case.stage == Stage.PUBLISHED and case.row_publications:
+        return max(case.row_publications, key=lambda p: p.number).document["report"]
+    # As reports.data.current_verdict: the approved verdict if any, else the latest proposal.
+    approved_ones = [v for v in case.row_verdicts if v.status == Verdict.Status.APPROVED]
+    verdict = approved_ones[0] if approved_ones else (case.row_verdicts[0] if case.row_verdicts else None)
     approved = verdict is not None and verdict.status == Verdict.Status.APPROVED
-    sightings = list(case.sightings.all())
+    sightings = case.row_sightings
     dated = [s.posted_at for s in sightings if s.posted_at and s.role == Sighting.Role.APPEARANCE]
     return {
         "id": case.pk,
@@ -98,7 +99,7 @@ def row_report(case: Case) -> dict:
         "claim": case.claim,
         "stage_label": Stage(case.stage).label,
         "priority": case.get_priority_display(),
-        "tags": sorted(t.name for t in case.tags.all()),
+        "tags": sorted(t.name for t in case.row_tags),
         "claimed_place": case.claimed_place or None,
         "claimed_at": _iso(case.claimed_at),
         "verdict": verdict
