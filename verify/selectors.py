@@ -20,17 +20,18 @@ from verify.models import (
 from verify.workflow import OPEN_STAGES
 
 
+def media_count() -> Coalesce:
+    """Each case's number of files, as a correlated subquery: no join or GROUP BY on the case query."""
+    count = CaseMedia.objects.filter(case=OuterRef("pk")).order_by().values("case").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(count, output_field=IntegerField()), 0)
+
+
 def case_list(queryset: QuerySet[Case] | None = None) -> QuerySet[Case]:
     """Cases with what a list row shows (assignees, tags, media count) fetched up front."""
     queryset = Case.objects.all() if queryset is None else queryset
     # A subquery per row rather than a join and GROUP BY: the admin's count of the list and its
     # tag filter's lookups then read the case table alone (bench/web_load.py).
-    media_count = (
-        CaseMedia.objects.filter(case=OuterRef("pk")).order_by().values("case").annotate(n=Count("pk")).values("n")
-    )
-    return queryset.annotate(
-        media_count=Coalesce(Subquery(media_count, output_field=IntegerField()), 0)
-    ).prefetch_related(
+    return queryset.annotate(media_count=media_count()).prefetch_related(
         Prefetch("assignments", queryset=Assignment.objects.select_related("user")),
         "tags",
     )
@@ -100,12 +101,7 @@ def csv_cases(queryset: QuerySet[Case] | None = None) -> QuerySet[Case]:
     `row_publications`): Django then skips building a related manager per case and relation,
     which was most of an export's time."""
     queryset = Case.objects.all() if queryset is None else queryset
-    media_count = (
-        CaseMedia.objects.filter(case=OuterRef("pk")).order_by().values("case").annotate(n=Count("pk")).values("n")
-    )
-    return queryset.annotate(
-        media_count=Coalesce(Subquery(media_count, output_field=IntegerField()), 0)
-    ).prefetch_related(
+    return queryset.annotate(media_count=media_count()).prefetch_related(
         Prefetch("tags", to_attr="row_tags"),
         Prefetch("sightings", queryset=Sighting.objects.only("case_id", "posted_at", "role"), to_attr="row_sightings"),
         Prefetch(
