@@ -70,3 +70,16 @@ def test_it_produces_the_csv_lazily_from_a_generator(published):
     lines = stream_csv(Case.objects.filter(pk=published.pk))
     assert inspect.isgenerator(lines)
     assert next(lines).decode().startswith("id,title,claim")
+
+
+def test_it_writes_the_same_row_as_the_full_report_of_each_case(published, awaiting_approval, staff):
+    from verify import services
+    from verify.reports.csv import case_row
+    from verify.reports.data import case_report
+    from verify.selectors import report_cases
+
+    bare = services.open_case(by=None, title="A bare case", claim="No files yet.")
+    cases = Case.objects.filter(pk__in=[published.pk, awaiting_approval.pk, bare.pk]).order_by("pk")
+    _, *rows = parse(stream_csv(cases))
+    full = [[str(cell) for cell in case_row(case_report(case))] for case in report_cases(cases)]
+    assert rows == full

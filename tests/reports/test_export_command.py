@@ -90,7 +90,7 @@ def test_it_refuses_json_ld_for_an_unpublished_case_and_keeps_the_old_file(await
 
 def test_it_leaves_nothing_half_written_when_an_export_fails_midway(make_published, out, monkeypatch):
     make_published(), make_published()
-    real, calls = csv_report.case_report, []
+    real, calls = csv_report.row_report, []
 
     def fail_on_second(case):
         calls.append(case.pk)
@@ -98,7 +98,7 @@ def test_it_leaves_nothing_half_written_when_an_export_fails_midway(make_publish
             raise RuntimeError("database went away")
         return real(case)
 
-    monkeypatch.setattr(csv_report, "case_report", fail_on_second)
+    monkeypatch.setattr(csv_report, "row_report", fail_on_second)
     with pytest.raises(RuntimeError, match="database went away"):
         export("--format", "csv", "--output", str(out / "out.csv"))
     assert leftovers(out) == []

@@ -9,9 +9,10 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
 from verify import bidi
-from verify.models import Case
-from verify.reports.data import case_report
-from verify.selectors import report_cases
+from verify.models import Case, Sighting, Verdict
+from verify.reports.data import _iso, _person, public_url
+from verify.selectors import csv_cases
+from verify.workflow import Stage
 
 HEADER = [
     "id",
@@ -79,11 +80,49 @@ def case_row(report: dict) -> list:
     return [excel_safe(value) for value in row]
 
 
+def row_report(case: Case) -> dict:
+    """The part of `reports.data.case_report` a row shows, from a case loaded by `selectors.csv_cases`.
+
+    A published case's row comes from its last publication, as its report does; the others are read
+    from the few relations a row needs, so an export does not load every reading and event."""
+    if case.stage == Stage.PUBLISHED and case.row_publications:
+        return max(case.row_publications, key=lambda p: p.number).document["report"]
+    # As reports.data.current_verdict: the approved verdict if any, else the latest proposal.
+    approved_ones = [v for v in case.row_verdicts if v.status == Verdict.Status.APPROVED]
+    verdict = approved_ones[0] if approved_ones else (case.row_verdicts[0] if case.row_verdicts else None)
+    approved = verdict is not None and verdict.status == Verdict.Status.APPROVED
+    sightings = case.row_sightings
+    dated = [s.posted_at for s in sightings if s.posted_at and s.role == Sighting.Role.APPEARANCE]
+    return {
+        "id": case.pk,
+        "title": case.title,
+        "claim": case.claim,
+        "stage_label": Stage(case.stage).label,
+        "priority": case.get_priority_display(),
+        "tags": sorted(t.name for t in case.row_tags),
+        "claimed_place": case.claimed_place or None,
+        "claimed_at": _iso(case.claimed_at),
+        "verdict": verdict
+        and {
+            "rating_label": verdict.get_rating_display(),
+            "confidence": verdict.confidence,
+            "summary": verdict.summary,
+            "media_category": verdict.media_category or None,
+            "approved_by": _person(verdict.reviewed_by) if approved else None,
+            "approved_at": _iso(verdict.reviewed_at) if approved else None,
+        },
+        "media": range(case.media_count),
+        "first_seen": _iso(min(dated)) if dated else None,
+        "sightings": sightings,
+        "public_url": public_url(case) if case.stage == Stage.PUBLISHED else None,
+    }
+
+
 def rows(cases: Iterable[Case]) -> Iterator[list]:
-    """The header, then one Excel-safe row per case (cases loaded by `selectors.report_cases`)."""
+    """The header, then one Excel-safe row per case (cases loaded by `selectors.csv_cases`)."""
     yield HEADER
     for case in cases:
-        yield case_row(case_report(case))
+        yield case_row(row_report(case))
 
 
 class _Line:
@@ -104,7 +143,7 @@ def stream_csv(queryset: QuerySet[Case]) -> Iterator[bytes]:
     """UTF-8 CSV lines for `queryset`, read from the database in chunks of CHUNK_SIZE cases."""
     line = _Line()
     writer = csv.writer(line)
-    for row in rows(report_cases(queryset).iterator(chunk_size=CHUNK_SIZE)):
+    for row in rows(csv_cases(queryset).iterator(chunk_size=CHUNK_SIZE)):
         writer.writerow(row)
         yield line.take().encode("utf-8")
 
