@@ -87,7 +87,16 @@ def one_run(args: argparse.Namespace) -> int:
     desk.groups.set(Group.objects.filter(name=DESK))
     case = services.open_case(by=None, title="Embedded broker benchmark", claim="Generated photos.")
 
-    command = ["celery", "-A", "workers", "worker", "-Q", "celery,screening", "--beat", f"--schedule={work / 'var' / 'celerybeat-schedule'}"]
+    command = [
+        "celery",
+        "-A",
+        "workers",
+        "worker",
+        "-Q",
+        "celery,screening",
+        "--beat",
+        f"--schedule={work / 'var' / 'celerybeat-schedule'}",
+    ]
     command += ["--loglevel=info", f"--concurrency={args.concurrency}"]
     worker = Process.start("worker", command, env, work)
     try:
