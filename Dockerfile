@@ -1,9 +1,11 @@
-# Production image for the web, worker and beat services (see docker-compose.yml).
+# Production image for the web, worker and beat services (see docker-compose.yml). Workers also need
+# Chromium and its driver (post capture: screenshot, PDF, archive) and ExifTool (the exiftool reader).
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ffmpeg libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+       chromium chromium-driver libimage-exiftool-perl \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 1000 desk
 WORKDIR /app
