@@ -2,12 +2,12 @@
 
 import sys
 
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from verify.capture import jobs
 from verify.intake import IntakeError
-from verify.models import CaptureJob, Case
+from verify.management.arguments import case_and_user
+from verify.models import CaptureJob
 from verify.workflow import WorkflowError
 
 BAR_WIDTH = 20
@@ -24,14 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--queue", action="store_true", help="send the captures to the workers instead")
 
     def handle(self, *args, urls, case, username, queue, **options):
-        target = Case.objects.filter(pk=case).first()
-        if target is None:
-            raise CommandError(f"No case #{case} exists")
-        user = None
-        if username:
-            user = get_user_model().objects.filter(username=username).first()
-            if user is None:
-                raise CommandError(f"No user named {username!r}")
+        target, user = case_and_user(case, username)
         done = []
         for url in urls:
             try:

@@ -4,11 +4,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from verify.intake import EmptyFile, IntakeError, NotTaken, ingest_path
-from verify.models import Case
+from verify.management.arguments import case_and_user
 from verify.workflow import WorkflowError
 
 NOT_TAKEN = "not taken (database unavailable)"
@@ -50,14 +49,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, paths, case, username, include_hidden, **options):
-        target = Case.objects.filter(pk=case).first()
-        if target is None:
-            raise CommandError(f"No case #{case} exists")
-        user = None
-        if username:
-            user = get_user_model().objects.filter(username=username).first()
-            if user is None:
-                raise CommandError(f"No user named {username!r}")
+        target, user = case_and_user(case, username)
         files, hidden = files_under(paths, include_hidden=include_hidden)
         if not files:
             skipped = f" ({hidden} hidden file(s) skipped; --include-hidden takes them)" if hidden else ""
