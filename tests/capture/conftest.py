@@ -69,6 +69,18 @@ def telegram_post(site: "Site", *, ids=(2041, 2042, 2043), caption: str = CAPTIO
 </body></html>"""
 
 
+MEMBER_COOKIE, MEMBER_SESSION = "desk_session", "5e55-10n-4d35k"
+MEMBER_CAPTION = "Members-only footage: the convoy on the ring road at dawn."
+LOGIN_WALL = "<html><head><title>Log in</title></head><body><form>Log in to see this post</form></body></html>"
+
+
+def members_post() -> str:
+    return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Convoy at dawn</title>
+<meta property="og:description" content="{MEMBER_CAPTION}"><meta name="author" content="Ring Road Watch">
+</head><body><article><h1>Convoy at dawn</h1><p>{MEMBER_CAPTION}</p></article></body></html>"""
+
+
 def plain_post(site: "Site", *, video: str = "/clip.mp4", extra: str = "") -> str:
     """A news-site page with Open Graph video and image, and the video in the page."""
     return f"""<!DOCTYPE html>
@@ -103,6 +115,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send(site.clips[int(path[len("/file/video") : -len(".mp4")]) % len(site.clips)], "video/mp4")
         elif host == "cdn4.telesco.pe" and path.startswith("/file/thumb"):
             self._send(PHOTO, "image/jpeg")
+        elif path == "/members":
+            # A post shown only to a logged-in account; anyone else gets the site's login wall (HTTP 200).
+            signed_in = f"{MEMBER_COOKIE}={MEMBER_SESSION}" in (self.headers.get("Cookie") or "")
+            self._send(members_post() if signed_in else LOGIN_WALL, "text/html; charset=utf-8")
         elif path in site.pages:
             self._send(site.pages[path](), "text/html; charset=utf-8")
         elif path == "/clip.mp4":

@@ -133,6 +133,7 @@ def _capture(job: CaptureJob, steps: dict, kept: _Kept, progress: _Progress) -> 
             _fail_rest(steps, str(exc))
             return
         folder = Path(folder)
+        cookies = _cookie_file(job.url, folder)
         progress("opening the page in the browser", 0)
         page = render_page(
             job.url,
@@ -140,11 +141,11 @@ def _capture(job: CaptureJob, steps: dict, kept: _Kept, progress: _Progress) -> 
             folder=_mkdir(folder / "page"),
             timeout=settings.CAPTURE_PAGE_SECONDS,
             slots=settings.CAPTURE_BROWSERS,
+            cookie_file=cookies,
         )
         refusal = _refusal_of_post(proxy, job.url)
         _page_steps(job, page, refusal, steps, kept, progress)
         progress("downloading the post's media", 3)
-        cookies = _cookie_file(job.url, folder)
         media = fetch_media(
             job.url,
             folder=_mkdir(folder / "media"),
