@@ -168,7 +168,7 @@ def test_it_fills_only_what_the_desk_left_blank_and_keeps_the_rest_on_record(des
     assert job.facts["kept_from_sighting"]["account"] == {"sighting": "Kursk W.", "post": "Kursk Watch (kursk_watch)"}
     changed = CaseEvent.objects.filter(case=case, kind="sighting_changed").get()
     assert set(changed.new) == {"caption", "posted_at", "media_item"}
-    assert Sighting.objects.filter(case=case).count() == 1
+    assert Sighting.objects.filter(case=case).count() == 3  # one per item of the album
 
 
 def test_a_recapture_flags_a_post_deleted_since_and_keeps_both_versions(desk, site, sent):

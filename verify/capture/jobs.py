@@ -3,7 +3,8 @@
 The steps are media (yt-dlp), facts (yt-dlp's reading and the page's own tags), screenshot, PDF and
 archive (Chromium). Each ends ok, unavailable or failed with a reason, and a failed step never stops
 the others. Every file kept goes through intake like an upload; the facts fill a sighting (appearance)
-without overwriting what the desk typed; a re-capture of a sighting compares with the one before.
+without overwriting what the desk typed; a re-capture of a sighting compares with the one before
+(changes.py) and flags what changed.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from verify import intake, outbound, services, workflow
+from verify.capture import changes
 from verify.capture.browser import PageOutcome, render_page
 from verify.capture.media import MediaOutcome, fetch_media, platform_of
 from verify.capture.proxy import ROUTES, GuardingProxy
@@ -290,33 +292,68 @@ def _sighting_fields(facts: dict) -> dict:
 
 
 def _fill_sighting(job: CaptureJob, facts: dict, kept: _Kept) -> Sighting:
+    """The sighting the facts fill: the one re-captured, or a new one per item of the post.
+
+    On a re-capture every sighting of the post (an album has one per item) is filled where the desk
+    left it blank and linked to an item not yet linked; an item no sighting holds gets a new one.
+    """
     fields = _sighting_fields(facts)
-    by = job.requested_by
     if job.sighting is None:
-        first = None
-        for item in kept.media or [None]:
-            sighting = services.add_sighting(
-                case=job.case, by=by, role=Sighting.Role.APPEARANCE, url=job.url, media_item=item, **fields
-            )
-            first = first or sighting
-        return first
+        return _add_item_sightings(job, fields, kept.media)[0]
     current = Sighting.objects.get(pk=job.sighting.pk)
-    changes, kept_by_desk = {}, {}
+    post = [current, *_album_of(current)]
+    linked = {sighting.media_item_id for sighting in post if sighting.media_item_id}
+    unlinked = [item for item in kept.media if item.pk not in linked]
+    for number, sighting in enumerate(post):
+        updates, kept_by_desk = _blanks_filled(sighting, fields)
+        if sighting.media_item_id is None and unlinked:
+            updates["media_item"] = unlinked.pop(0)
+        if number == 0 and kept_by_desk:
+            job.facts["kept_from_sighting"] = kept_by_desk
+        if updates:
+            post[number] = services.update_sighting(sighting=sighting, by=job.requested_by, changes=updates)
+    if unlinked:
+        _add_item_sightings(job, fields, unlinked, url=current.url or job.url)
+    return post[0]
+
+
+def _add_item_sightings(job: CaptureJob, fields: dict, items: list, *, url: str = "") -> list[Sighting]:
+    return [
+        services.add_sighting(
+            case=job.case,
+            by=job.requested_by,
+            role=Sighting.Role.APPEARANCE,
+            url=url or job.url,
+            media_item=item,
+            **fields,
+        )
+        for item in items or [None]
+    ]
+
+
+def _album_of(sighting: Sighting) -> list[Sighting]:
+    """The post's other sightings in the case: an album's items, each captured into its own sighting."""
+    if not sighting.url:
+        return []
+    return list(
+        Sighting.objects.filter(case_id=sighting.case_id, url=sighting.url, role=Sighting.Role.APPEARANCE)
+        .exclude(pk=sighting.pk)
+        .order_by("pk")
+    )
+
+
+def _blanks_filled(sighting: Sighting, fields: dict) -> tuple[dict, dict]:
+    """(what the post fills where the sighting is blank, what the desk typed differently and is kept)."""
+    updates, kept_by_desk = {}, {}
     for name, value in fields.items():
-        present = getattr(current, name)
+        present = getattr(sighting, name)
         if not value or present == value:
             continue
         if present in ("", None) or (name == "platform" and present == "other"):
-            changes[name] = value
+            updates[name] = value
         else:
             kept_by_desk[name] = {"sighting": present, "post": value}
-    if current.media_item_id is None and kept.media:
-        changes["media_item"] = kept.media[0]
-    if kept_by_desk:
-        job.facts["kept_from_sighting"] = kept_by_desk
-    if changes:
-        current = services.update_sighting(sighting=current, by=by, changes=changes)
-    return current
+    return updates, kept_by_desk
 
 
 def _claim(job_id: int) -> CaptureJob | None:
@@ -375,12 +412,14 @@ def _finish(job: CaptureJob, steps: dict, kept: _Kept) -> str | None:
         current.pdf = kept.artifacts.get("pdf")
         current.archive = kept.artifacts.get("archive")
         current.finished_at = current.touched_at = timezone.now()
-        current.changes = changes_since_last(current)
+        found = changes.since_last_capture(current)
+        current.changes = [change.line for change in found]
         anything = any(step["outcome"] == OK for step in current.steps.values())
         current.status = Status.DONE if anything else Status.FAILED
         current.progress = summary(current)
         current.save()
         current.media_items.set(kept.media)
+        changes.raise_flags(current, found)
         _record(current, by=None, before=Status.RUNNING, note=current.progress)
     return current.status
 
@@ -392,42 +431,6 @@ def summary(job: CaptureJob) -> str:
     if job.changes:
         line += ". Since the last capture: " + "; ".join(job.changes)
     return line
-
-
-def changes_since_last(job: CaptureJob) -> list[str]:
-    """Deleted or edited since the sighting's previous capture: the flags a watched sighting raises."""
-    if job.sighting_id is None:
-        return []
-    previous = (
-        CaptureJob.objects.filter(sighting_id=job.sighting_id, status=Status.DONE, finished_at__lt=job.finished_at)
-        .exclude(pk=job.pk)
-        .order_by("-finished_at")
-        .first()
-    )
-    if previous is None:
-        return []
-    changes = []
-    was_there = not _looks_deleted(previous)
-    if was_there and _looks_deleted(job):
-        changes.append(f"deleted between {_when(previous.finished_at)} and {_when(job.finished_at)}")
-    before, now = (previous.facts.get("caption") or "").strip(), (job.facts.get("caption") or "").strip()
-    if before and now and before != now:
-        changes.append("caption changed")
-    old_media = set(previous.steps.get("media", {}).get("sha256") or [])
-    new_media = set(job.steps.get("media", {}).get("sha256") or [])
-    if old_media and new_media and old_media != new_media:
-        changes.append("media changed")
-    return changes
-
-
-def _looks_deleted(job: CaptureJob) -> bool:
-    if job.facts.get("page_status") in (404, 410):
-        return True
-    return any(step.get("reason", "").startswith("deleted or removed") for step in job.steps.values())
-
-
-def _when(moment) -> str:
-    return timezone.localtime(moment, dt.UTC).strftime("%-d %b %Y %H:%M UTC")
 
 
 def _cookie_file(url: str, folder: Path) -> Path | None:
