@@ -125,6 +125,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send(site.clips[0], "video/mp4")
         elif path == "/big.mp4":
             self._send(site.big, "video/mp4")
+        elif path == "/big-unannounced.mp4":
+            self._send(site.big, "video/mp4", announce_length=False)  # the body ends when the server hangs up
         elif path == "/photo.jpg":
             self._send(PHOTO, "image/jpeg")
         elif path == "/login":
@@ -133,6 +135,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send(b"<html><body>This post was removed.</body></html>", "text/html", status=410)
         elif path == "/never":
             site.stopping.wait(60)
+        elif path in site.redirects:
+            self.send_response(302)
+            self.send_header("Location", site.redirects[path])
+            self.end_headers()
         elif path == "/loop":
             self.send_response(302)
             self.send_header("Location", f"/loop?{len(site.seen)}")
@@ -140,12 +146,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             self._send(b"<html><body>Not found</body></html>", "text/html", status=404)
 
-    def _send(self, body, content_type: str, status: int = 200):
+    def _send(self, body, content_type: str, status: int = 200, *, announce_length: bool = True):
         body = body.encode() if isinstance(body, str) else body
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
+            if announce_length:
+                self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
         except OSError:
@@ -177,6 +184,7 @@ class Site:
             ),
         }
         self.telegram = {f"/{CHANNEL}/{POST}": lambda: telegram_post(self)}
+        self.redirects: dict[str, str] = {}
 
 
 @pytest.fixture(scope="session")

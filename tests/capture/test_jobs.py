@@ -140,11 +140,24 @@ def test_an_internal_address_is_refused_before_anything_is_fetched(desk, site, i
     assert not MediaItem.objects.exists()
 
 
-def test_a_page_that_redirects_forever_is_a_clear_outcome(desk, site, sent):
+def test_a_page_that_redirects_forever_is_refused_and_nothing_is_stored(desk, site, sent):
     job = capture(make_case(by=desk, stage="triage"), f"{site.url}/loop", desk)
-    assert job.steps["media"]["outcome"] == "failed"
-    assert job.status in ("done", "failed")
-    assert all(o["reason"] for o in job.steps.values())
+    assert job.status == "failed"
+    refused = "refused by the desk's rules: The link redirected more than 5 times; the desk stops following there."
+    assert job.steps == dict.fromkeys(jobs.STEPS, {"outcome": "failed", "reason": refused})
+    assert not MediaItem.objects.exists()
+
+
+def test_a_post_link_that_redirects_to_an_internal_address_is_refused_before_it_is_reached(desk, site, internal, sent):
+    site.redirects["/moved"] = f"{internal.url}/post"
+    job = capture(make_case(by=desk, stage="triage"), f"{site.url}/moved", desk)
+    assert job.status == "failed"
+    assert all(
+        o["reason"].startswith(f"refused by the desk's rules: The link redirected to {internal.url}/post.")
+        for o in job.steps.values()
+    )
+    assert internal.seen == []
+    assert not MediaItem.objects.exists()
 
 
 @pytest.mark.parametrize(("url", "why"), [("not a url", "is not a link"), ("ftp://example.org/x", "Only http")])

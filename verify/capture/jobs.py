@@ -1,10 +1,10 @@
 """Capture jobs: a post's link queued for the workers, captured step by step, each step's outcome recorded.
 
-The steps are media (yt-dlp), facts (yt-dlp's reading and the page's own tags), screenshot, PDF and
-archive (Chromium). Each ends ok, unavailable or failed with a reason, and a failed step never stops
-the others. Every file kept goes through intake like an upload; the facts fill a sighting (appearance)
-without overwriting what the desk typed; a re-capture of a sighting compares with the one before
-(changes.py) and flags what changed.
+The steps are media (yt-dlp, or the guarded client for a link that serves a file: direct.py), facts
+(yt-dlp's reading and the page's own tags), screenshot, PDF and archive (Chromium). Each ends ok,
+unavailable or failed with a reason, and a failed step never stops the others. Every file kept goes
+through intake like an upload; the facts fill a sighting (appearance) without overwriting what the
+desk typed; a re-capture of a sighting compares with the one before (changes.py) and flags what changed.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from django.utils.dateparse import parse_datetime
 from verify import intake, outbound, services, workflow
 from verify.capture import changes
 from verify.capture.browser import PageOutcome, render_page
+from verify.capture.direct import LinkedFile, fetch_linked_file
 from verify.capture.media import MediaOutcome, fetch_media, platform_of
 from verify.capture.proxy import ROUTES, GuardingProxy
 from verify.intake import IntakeError
@@ -134,6 +135,21 @@ def _capture(job: CaptureJob, steps: dict, kept: _Kept, progress: _Progress) -> 
         except (outbound.FetchFailed, ValueError) as exc:
             _fail_rest(steps, str(exc))
             return
+        progress("asking the link what it serves", 0)
+        try:
+            linked = fetch_linked_file(
+                job.url,
+                case=job.case,
+                by=job.requested_by,
+                origin=f"capture #{job.pk} of {job.url}: the file the link serves",
+                on_progress=lambda received, expected: progress(_bytes_line(received, expected), 3),
+            )
+        except outbound.Refused as exc:
+            _fail_rest(steps, f"refused by the desk's rules: {exc}")
+            return
+        if linked is not None:
+            _linked_file_steps(job, linked, steps, kept)
+            return
         folder = Path(folder)
         cookies = _cookie_file(job.url, folder)
         progress("opening the page in the browser", 0)
@@ -161,6 +177,40 @@ def _capture(job: CaptureJob, steps: dict, kept: _Kept, progress: _Progress) -> 
         _media_step(job, media, refusal, steps, kept, progress)
         progress("recording the post's facts", 4)
         _facts_step(job, page, media, steps, kept)
+
+
+def _bytes_line(received: int, expected: int | None) -> str:
+    return f"media: {received:,} of {expected:,} bytes" if expected else f"media: {received:,} bytes"
+
+
+def _linked_file_steps(job: CaptureJob, linked: LinkedFile, steps: dict, kept: _Kept) -> None:
+    """The outcomes of a link that served a file: the file is the media, and there is no page to keep."""
+    not_a_page = f"the link serves a file ({linked.content_type}), not a page: there is no page to keep"
+    for step in ("screenshot", "pdf", "archive"):
+        steps[step] = {"outcome": UNAVAILABLE, "reason": not_a_page}
+    if linked.result is None:
+        steps["media"] = {"outcome": FAILED, "reason": linked.failed}
+        steps["facts"] = {"outcome": UNAVAILABLE, "reason": "a link to a file carries no account, time or caption"}
+        return
+    item = linked.result.media_item
+    kept.media.append(item)
+    steps["media"] = {
+        "outcome": OK,
+        "reason": f"1 item(s) stored: {item.original_name} ({human_bytes(item.size)}), fetched by the desk's "
+        f"guarded client: {linked.result.outcome}",
+        "sha256": [item.sha256],
+    }
+    job.facts = {
+        "platform": platform_of("", job.url),
+        "canonical_url": linked.final_url,
+        "content_type": linked.content_type,
+    }
+    job.sighting = _fill_sighting(job, job.facts, kept)
+    steps["facts"] = {
+        "outcome": UNAVAILABLE,
+        "reason": f"a link to a file carries no account, time or caption; sighting #{job.sighting.pk} records "
+        "where the file was found",
+    }
 
 
 def _mkdir(path: Path) -> Path:
