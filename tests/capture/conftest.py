@@ -131,6 +131,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send(PHOTO, "image/jpeg")
         elif path == "/login":
             self._send(b"<html><body><form>Log in to see this post</form></body></html>", "text/html", status=401)
+        elif path == "/busy":
+            self._send(b"<html><body>Too many requests. Try again later.</body></html>", "text/html", status=429)
         elif path == "/gone":
             self._send(b"<html><body>This post was removed.</body></html>", "text/html", status=410)
         elif path == "/never":

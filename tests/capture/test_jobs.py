@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from tests.capture.conftest import CAPTION, CHANNEL, telegram_url
+from tests.capture.conftest import CAPTION, CHANNEL, POST, telegram_url
 from tests.factories import make_case
 from verify.capture import jobs
 from verify.intake import IntakeError
@@ -99,7 +99,12 @@ def test_a_page_without_media_still_gives_its_screenshot_pdf_and_archive(desk, s
 
 @pytest.mark.parametrize(
     ("path", "media_reason"),
-    [("/gone", "deleted or removed"), ("/missing", "deleted or removed"), ("/login", "login wall")],
+    [
+        ("/gone", "deleted or removed"),
+        ("/missing", "deleted or removed"),
+        ("/login", "login wall"),
+        ("/busy", "rate-limited"),
+    ],
 )
 def test_a_removed_or_walled_post_says_why_and_keeps_the_page_as_it_stands(desk, site, sent, path, media_reason):
     job = capture(make_case(by=desk, stage="triage"), f"{site.url}{path}", desk)
@@ -108,6 +113,19 @@ def test_a_removed_or_walled_post_says_why_and_keeps_the_page_as_it_stands(desk,
     assert job.steps["screenshot"]["outcome"] == "ok"
     assert "the page answered HTTP" in job.steps["screenshot"]["reason"]
     assert job.steps["facts"]["outcome"] == "unavailable"
+
+
+def test_a_telegram_page_whose_markup_changed_says_the_reader_needs_updating(desk, site, sent):
+    site.telegram[f"/{CHANNEL}/{POST}"] = lambda: (
+        "<html><head><title>Telegram</title></head><body><div class='tgme_page_v2'>A new layout</div></body></html>"
+    )
+    job = capture(make_case(by=desk, stage="triage"), telegram_url(), desk)
+    assert job.steps["media"]["outcome"] == "failed"
+    assert job.steps["media"]["reason"].startswith(
+        "the reader for this site could not understand the page; the platform may have changed it"
+    )
+    assert not job.media_items.exists()
+    assert job.steps["archive"]["outcome"] == "ok"  # the page as it now stands is still kept
 
 
 def test_media_over_the_size_cap_is_not_stored_and_the_page_still_is(desk, site, sent, settings):

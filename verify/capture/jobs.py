@@ -308,6 +308,7 @@ def _facts_step(job: CaptureJob, page: PageOutcome, media: MediaOutcome, steps: 
         return
     job.sighting = _fill_sighting(job, facts, kept)
     found = [name.replace("_", " ") for name in ("account", "posted_at", "caption", "views") if facts.get(name)]
+    found = found or ["the page's title only"]
     steps["facts"] = {"outcome": OK, "reason": f"recorded in sighting #{job.sighting.pk}: " + ", ".join(found)}
 
 
