@@ -25,7 +25,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from verify import intake, outbound, services, workflow
+from verify import intake, job_queue, outbound, services, workflow
 from verify.capture import changes
 from verify.capture.browser import PageOutcome, render_page
 from verify.capture.direct import LinkedFile, fetch_linked_file
@@ -408,25 +408,28 @@ def _blanks_filled(sighting: Sighting, fields: dict) -> tuple[dict, dict]:
 
 
 def _claim(job_id: int) -> CaptureJob | None:
-    now = timezone.now()
-    with transaction.atomic():
-        job = CaptureJob.objects.select_for_update(of=("self",)).select_related("case", "requested_by").get(pk=job_id)
-        stale = job.touched_at < now - dt.timedelta(seconds=settings.CAPTURE_PAGE_SECONDS + 120)
-        if job.is_finished or (job.status == Status.RUNNING and not stale):
-            return None
-        before = job.status
-        if job.attempts >= MAX_ATTEMPTS:
-            job.status, job.finished_at = Status.FAILED, now
-            job.progress = f"The worker stopped {job.attempts} times during this capture; it was not tried again."
-            job.save(update_fields=["status", "finished_at", "progress"])
-            _record(job, by=None, before=before, note=job.progress)
-            return None
-        job.attempts += 1
-        job.status, job.started_at, job.touched_at = Status.RUNNING, now, now
-        job.progress = "starting"
-        job.save(update_fields=["attempts", "status", "started_at", "touched_at", "progress"])
-        _record(job, by=None, before=before, note=f"A worker started the capture (attempt {job.attempts})")
-    return job
+    """Mark the capture running for this delivery; None if it has an outcome or a live worker has it."""
+    return job_queue.claim(
+        CaptureJob,
+        job_id,
+        what="capture",
+        stale_after=_stale_after(),
+        max_attempts=MAX_ATTEMPTS,
+        reset={"progress": "starting"},
+        give_up=_stopped_too_often,
+        record=lambda job, before, note: _record(job, by=None, before=before, note=note),
+    )
+
+
+def _stale_after() -> dt.timedelta:
+    # A live worker writes progress at least once per step, and no step waits longer than a page load.
+    return dt.timedelta(seconds=settings.CAPTURE_PAGE_SECONDS + 120)
+
+
+def _stopped_too_often(job: CaptureJob, reason: str, before: str) -> None:
+    job.status, job.finished_at, job.progress = Status.FAILED, timezone.now(), reason
+    job.save(update_fields=["status", "finished_at", "progress"])
+    _record(job, by=None, before=before, note=reason)
 
 
 class _Progress:
@@ -443,18 +446,15 @@ class _Progress:
         if step == self.step and now - self.written_at < PROGRESS_SECONDS:
             return
         self.step, self.written_at = step, now
-        updated = CaptureJob.objects.filter(pk=self.job.pk, status=Status.RUNNING, attempts=self.job.attempts).update(
-            progress=line[:300], touched_at=timezone.now()
-        )
-        if not updated:
+        if not job_queue.keep_alive(self.job, progress=line[:300]):
             raise LostClaim(f"Capture {self.job.pk} is no longer this delivery's")
 
 
 def _finish(job: CaptureJob, steps: dict, kept: _Kept) -> str | None:
     _fail_rest(steps, "the step did not run")
     with transaction.atomic():
-        current = CaptureJob.objects.select_for_update(of=("self",)).select_related("case").get(pk=job.pk)
-        if current.status != Status.RUNNING or current.attempts != job.attempts:
+        current = job_queue.lock_own(job)
+        if current is None:
             log.warning("Capture %s changed hands before its outcome was recorded", job.pk)
             return None
         current.steps = {step: steps[step] for step in STEPS}
@@ -539,18 +539,16 @@ def requeue_stalled(now=None) -> int:
     Returns how many were re-sent.
     """
     now = now or timezone.now()
-    cutoff = now - dt.timedelta(seconds=settings.CAPTURE_PAGE_SECONDS + 120)
-    give_up_before = now - GIVE_UP_AFTER
-    stalled = CaptureJob.objects.filter(status__in=(Status.QUEUED, Status.RUNNING), touched_at__lt=cutoff)
-    resent = 0
-    for job_id, requested_at in stalled.values_list("pk", "requested_at"):
-        if requested_at < give_up_before:
-            minutes = round((now - requested_at).total_seconds() / 60)
-            _give_up(job_id, f"no worker finished this capture in {minutes} minutes; capture again to retry")
-        else:
-            send(job_id)
-            resent += 1
-    return resent
+    return job_queue.requeue_stalled(
+        CaptureJob,
+        what="capture",
+        now=now,
+        stale_after=_stale_after(),
+        give_up_before=now - GIVE_UP_AFTER,
+        overdue=lambda minutes: f"no worker finished this capture in {minutes} minutes; capture again to retry",
+        send=send,
+        give_up=_give_up,
+    )
 
 
 def _give_up(job_id: int, reason: str) -> None:
