@@ -504,33 +504,51 @@ class Flag(models.Model):
         return f"{self.get_severity_display()}: {self.message}"
 
 
-class LinkDownload(models.Model):
+class QueuedJob(models.Model):
+    """Bookkeeping a job queued for the workers keeps (verify/job_queue.py reads and writes it).
+
+    A job is queued, then running for one delivery of its task at a time (`attempts` counts the
+    deliveries that started it), then finished with a status of its own model's choosing.
+    `touched_at` is the last sign of life: queued, started, or progress written by its worker.
+    """
+
+    QUEUED, RUNNING = "queued", "running"
+
+    url = models.URLField("URL", max_length=2000)
+    requested_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Deliveries that started the job; one whose worker keeps dying is given up on.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    touched_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in (self.QUEUED, self.RUNNING)
+
+
+class LinkDownload(QueuedJob):
     """A link given to the desk to download: queued from the case page, run on a worker to one outcome."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Downloading"
+        QUEUED = QueuedJob.QUEUED, "Queued"
+        RUNNING = QueuedJob.RUNNING, "Downloading"
         OK = "ok", "Downloaded"
         REFUSED = "refused", "Refused"
         FAILED = "failed", "Failed"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="link_downloads")
-    url = models.URLField("URL", max_length=2000)
-    requested_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     reason = models.TextField(blank=True, help_text="Why it was refused or failed, or what was stored.")
     bytes_received = models.PositiveBigIntegerField(default=0)
     bytes_expected = models.PositiveBigIntegerField(null=True, blank=True)
-    # Deliveries that started the download; one whose worker keeps dying is given up on.
-    attempts = models.PositiveSmallIntegerField(default=0)
     media_item = models.ForeignKey(
         MediaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="link_downloads"
     )
-    requested_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    # The last sign of life: queued, started, or bytes received (written every second or so).
-    touched_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
@@ -539,12 +557,8 @@ class LinkDownload(models.Model):
     def __str__(self) -> str:
         return f"{self.url} ({self.get_status_display()})"
 
-    @property
-    def is_finished(self) -> bool:
-        return self.status not in (self.Status.QUEUED, self.Status.RUNNING)
 
-
-class CaptureJob(models.Model):
+class CaptureJob(QueuedJob):
     """One capture of a post's link: its media, facts, screenshot, PDF and web archive, each step with its outcome.
 
     `steps` maps each step (media, facts, screenshot, pdf, archive) to {"outcome": ok | unavailable |
@@ -553,8 +567,8 @@ class CaptureJob(models.Model):
     """
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Capturing"
+        QUEUED = QueuedJob.QUEUED, "Queued"
+        RUNNING = QueuedJob.RUNNING, "Capturing"
         DONE = "done", "Captured"
         FAILED = "failed", "Failed"
 
@@ -566,11 +580,9 @@ class CaptureJob(models.Model):
         SCHEDULE = "schedule", "Scheduled re-capture"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="captures")
-    url = models.URLField("URL", max_length=2000)
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.DESK)
     # The sighting the capture fills (or re-captures); set when the facts are recorded if not given.
     sighting = models.ForeignKey(Sighting, null=True, blank=True, on_delete=models.SET_NULL, related_name="captures")
-    requested_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     progress = models.CharField(max_length=300, blank=True, help_text="What the worker is doing now.")
     steps = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
@@ -581,11 +593,6 @@ class CaptureJob(models.Model):
     screenshot = models.ForeignKey(MediaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     pdf = models.ForeignKey(MediaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     archive = models.ForeignKey(MediaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    attempts = models.PositiveSmallIntegerField(default=0)
-    requested_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    touched_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
@@ -593,10 +600,6 @@ class CaptureJob(models.Model):
 
     def __str__(self) -> str:
         return f"Capture of {self.url} ({self.get_status_display()})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
 
 
 class PlatformCookies(models.Model):
