@@ -12,7 +12,6 @@ import logging
 import smtplib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -26,6 +25,8 @@ from verify.notices.models import Notice
 log = logging.getLogger(__name__)
 
 Kind = CaseEvent.Kind
+# The backend that holds the desk's permissions (the other one only guards sign-in).
+PERMISSIONS_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,8 @@ class Announcement:
 def event_recorded(event: CaseEvent) -> None:
     """Announce `event` after the transaction that recorded it commits, if it is one people hear of."""
     if event.kind in ANNOUNCERS:
-        transaction.on_commit(partial(announce, event.pk), robust=True)
+        # A lambda, not a partial: Django names a failed robust callback by its __qualname__.
+        transaction.on_commit(lambda: announce(event.pk), robust=True)
 
 
 def announce(event_id: int) -> list[Notice]:
@@ -110,7 +112,8 @@ def _assigned(event: CaseEvent) -> Announcement | None:
 
 def approvers():
     """The active people who may approve a verdict: editors, and superusers."""
-    return get_user_model().objects.with_perm("verify.approve_verdict").order_by("username")
+    users = get_user_model().objects.with_perm("verify.approve_verdict", backend=PERMISSIONS_BACKEND)
+    return users.order_by("username")
 
 
 def _proposed(event: CaseEvent) -> Announcement | None:
