@@ -608,6 +608,6 @@ def _check_take_next_cap(by) -> None:
     held = Case.objects.filter(stage__in=workflow.OPEN_STAGES, assignments__user=by).distinct().count()
     if held >= cap:
         raise workflow.ConditionNotMet(
-            f"You have {held} open cases; take next gives a reviewer at most {cap}. "
+            f"You have {held} open case{'' if held == 1 else 's'}; take next gives a reviewer at most {cap}. "
             "Finish or hand back one first, or ask the desk to assign you another."
         )
