@@ -24,6 +24,8 @@ class Notice(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["recipient", "read_at"], name="notice_unread")]
+        # Each person sees only their own notices (verify/notices/views.py); no role grants the others.
+        default_permissions = ()
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.text}"
