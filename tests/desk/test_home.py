@@ -4,6 +4,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -104,3 +106,26 @@ def test_it_says_so_when_a_list_is_empty(client, db, role):
     page = client.get(reverse("admin:index")).content.decode()
     for section in home.sections_for(user):
         assert section.empty in page
+
+
+def home_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("admin:index")).status_code == 200
+    return len(queries)
+
+
+def test_it_builds_the_home_page_in_the_same_number_of_queries_however_many_cases(client, db):
+    root = make_user(username="root", is_superuser=True)
+    desk, reviewer = make_user("desk"), make_user("reviewer")
+    client.force_login(root)
+
+    def populate(count):
+        for _ in range(count):
+            make_case(by=desk, deadline=timezone.now() - timedelta(hours=1))
+            services.assign_reviewer(case=make_case(by=desk, stage="triage"), user=root, by=desk)
+            proposed(desk, reviewer)
+
+    populate(1)
+    few = home_queries(client)
+    populate(4)
+    assert home_queries(client) == few
