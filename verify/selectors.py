@@ -17,7 +17,7 @@ from verify.models import (
     Sighting,
     Verdict,
 )
-from verify.workflow import OPEN_STAGES
+from verify.workflow import OPEN_STAGES, Stage
 
 
 def media_count() -> Coalesce:
@@ -128,4 +128,19 @@ def reviewer_queue(user) -> QuerySet[Case]:
         Case.objects.filter(assignments__user=user, stage__in=OPEN_STAGES).order_by(
             F("deadline").asc(nulls_last=True), "-priority", "created_at"
         )
+    )
+
+
+def awaiting_approval_for(user) -> QuerySet[Case]:
+    """Cases whose proposed verdict `user` may approve (one they did not write), the longest waiting first.
+
+    Each case carries its proposed verdict, with its author, as `proposed_verdicts` (one item)."""
+    proposed = Verdict.objects.filter(status=Verdict.Status.PROPOSED)
+    waiting_since = proposed.filter(case=OuterRef("pk")).order_by("-number").values("proposed_at")[:1]
+    return (
+        case_list(Case.objects.filter(stage=Stage.AWAITING_APPROVAL))
+        .exclude(pk__in=proposed.filter(author=user).values("case"))
+        .annotate(waiting_since=Subquery(waiting_since))
+        .order_by(F("waiting_since").asc(nulls_last=True), "pk")
+        .prefetch_related(Prefetch("verdicts", queryset=proposed.select_related("author"), to_attr="proposed_verdicts"))
     )
