@@ -806,6 +806,15 @@ class MediaItemAdmin(admin.ModelAdmin):
     def file_size(self, item):
         return size(item.size)
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The file's page lists every case it is in and where it was seen (templates/admin/verify/mediaitem/).
+        item = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if item is not None:
+            extra_context["case_links"] = selectors.media_item_cases(item)
+            extra_context["sightings"] = selectors.media_item_sightings(item)
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.display(description="collected by", ordering="collected_by")
     def collector(self, item):
         return name_of(item.collected_by)
