@@ -66,6 +66,11 @@ class SearchTerm:
         )
 
     @property
+    def is_full_sha256(self) -> bool:
+        """A whole SHA-256 names one file: no title, caption or name is searched for it."""
+        return self.sha256_prefix is not None and len(self.sha256_prefix) == 64
+
+    @property
     def words(self) -> str:
         """What a free-text field must contain: a link in its normalised spelling, anything else as typed."""
         return self.url or self.text
@@ -73,6 +78,8 @@ class SearchTerm:
 
 def files_matching(term: SearchTerm) -> QuerySet[MediaItem]:
     """Files whose SHA-256 starts with the term, or whose name contains it."""
+    if term.is_full_sha256:
+        return MediaItem.objects.filter(sha256=term.sha256_prefix)
     found = Q(original_name__icontains=term.text)
     if term.sha256_prefix:
         # A range rather than LIKE 'prefix%': it uses the unique index on sha256 in any collation.
@@ -82,6 +89,8 @@ def files_matching(term: SearchTerm) -> QuerySet[MediaItem]:
 
 def sightings_matching(term: SearchTerm) -> QuerySet[Sighting]:
     """Sightings with the same link (normalised), the same account, or the words in their link, account or caption."""
+    if term.is_full_sha256:
+        return Sighting.objects.none()
     found = Q(url__icontains=term.words) | Q(caption__icontains=term.text) | Q(account__icontains=term.text)
     if term.url_key:
         found |= Q(url_key=term.url_key)
@@ -95,11 +104,16 @@ def case_filter(term: SearchTerm) -> Q:
 
     Subqueries rather than joins, so that a case matching many ways is listed once without DISTINCT.
     """
+    files = CaseMedia.objects.filter(media_item__in=files_matching(term)).values("case_id")
+    if term.is_full_sha256:
+        return Q(pk__in=files)
+    # Title and claim in a subquery too: PostgreSQL then answers all of them from the trigram indexes
+    # (migration 0020) and checks each case against hashed sets rather than reading every title.
+    in_words = Case.objects.filter(Q(title__icontains=term.text) | Q(claim__icontains=term.text)).values("pk")
     found = (
-        Q(title__icontains=term.text)
-        | Q(claim__icontains=term.text)
+        Q(pk__in=in_words)
         | Q(pk__in=ChecklistItem.objects.filter(notes__icontains=term.text).values("case_id"))
-        | Q(pk__in=CaseMedia.objects.filter(media_item__in=files_matching(term)).values("case_id"))
+        | Q(pk__in=files)
         | Q(pk__in=sightings_matching(term).values("case_id"))
     )
     if term.case_number is not None:
