@@ -206,3 +206,14 @@ def test_it_tells_the_case_list_a_search_is_too_short(desk_client, archive):
     response = desk_client.get(LIST_URL, {"q": "ab"}, follow=True)
     assert list(response.context["cl"].result_list) == []
     assert any("at least 3 characters" in str(m) for m in response.context["messages"])
+
+
+def test_it_searches_a_hex_word_as_words_as_well_as_a_hash_prefix(desk_client, desk, archive):
+    make_case(by=desk, title="Facade of the town hall")
+    assert found(desk_client, "facade")["cases"] == {"Facade of the town hall"}
+
+
+def test_it_searches_hex_mixing_figures_and_letters_as_a_hash_only(desk_client, desk, archive):
+    prefix = archive["photo"].sha256[:8]
+    make_case(by=desk, title=f"Notes on {prefix}")
+    assert found(desk_client, prefix)["cases"] == {"Bridge at Sudzha", "Column near Kursk"}

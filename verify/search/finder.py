@@ -66,9 +66,14 @@ class SearchTerm:
         )
 
     @property
-    def is_full_sha256(self) -> bool:
-        """A whole SHA-256 names one file: no title, caption or name is searched for it."""
-        return self.sha256_prefix is not None and len(self.sha256_prefix) == 64
+    def is_only_a_hash(self) -> bool:
+        """A whole SHA-256, or hex digits mixing figures and letters ('285fd6'), names files by hash alone:
+        no title, caption or name is searched for it. A hex word ('facade') or number ('202403') is still
+        searched as words too."""
+        prefix = self.sha256_prefix
+        if prefix is None:
+            return False
+        return len(prefix) == 64 or (any(c.isdigit() for c in prefix) and any(c.isalpha() for c in prefix))
 
     @property
     def words(self) -> str:
@@ -78,18 +83,18 @@ class SearchTerm:
 
 def files_matching(term: SearchTerm) -> QuerySet[MediaItem]:
     """Files whose SHA-256 starts with the term, or whose name contains it."""
-    if term.is_full_sha256:
-        return MediaItem.objects.filter(sha256=term.sha256_prefix)
-    found = Q(original_name__icontains=term.text)
-    if term.sha256_prefix:
-        # A range rather than LIKE 'prefix%': it uses the unique index on sha256 in any collation.
-        found |= Q(sha256__gte=term.sha256_prefix, sha256__lt=prefix_upper_bound(term.sha256_prefix))
-    return MediaItem.objects.filter(found)
+    if not term.sha256_prefix:
+        return MediaItem.objects.filter(original_name__icontains=term.text)
+    # A range rather than LIKE 'prefix%': it uses the unique index on sha256 in any collation.
+    by_hash = Q(sha256__gte=term.sha256_prefix, sha256__lt=prefix_upper_bound(term.sha256_prefix))
+    if term.is_only_a_hash:
+        return MediaItem.objects.filter(by_hash)
+    return MediaItem.objects.filter(by_hash | Q(original_name__icontains=term.text))
 
 
 def sightings_matching(term: SearchTerm) -> QuerySet[Sighting]:
     """Sightings with the same link (normalised), the same account, or the words in their link, account or caption."""
-    if term.is_full_sha256:
+    if term.is_only_a_hash:
         return Sighting.objects.none()
     found = Q(url__icontains=term.words) | Q(caption__icontains=term.text) | Q(account__icontains=term.text)
     if term.url_key:
@@ -105,7 +110,7 @@ def case_filter(term: SearchTerm) -> Q:
     Subqueries rather than joins, so that a case matching many ways is listed once without DISTINCT.
     """
     files = CaseMedia.objects.filter(media_item__in=files_matching(term)).values("case_id")
-    if term.is_full_sha256:
+    if term.is_only_a_hash:
         return Q(pk__in=files)
     # Title and claim in a subquery too: PostgreSQL then answers all of them from the trigram indexes
     # (migration 0020) and checks each case against hashed sets rather than reading every title.
