@@ -169,11 +169,3 @@ def search(term: SearchTerm, *, limit: int = GROUP_LIMIT) -> Results:
         files=_limited(files.order_by("-collected_at", "-pk"), limit),
         sightings=_limited(sightings, limit),
     )
-
-
-def latest_verdict(case: Case) -> Verdict | None:
-    """The newest verdict of a case fetched with `search`, or None before any is proposed."""
-    verdicts = getattr(case, "verdicts_newest_first", None)
-    if verdicts is None:
-        return case.verdicts.order_by("-number").first()
-    return verdicts[0] if verdicts else None
