@@ -2,7 +2,6 @@
 trigram indexes for the words it looks for inside titles, claims, notes, file names, links and captions."""
 
 import django.db.models.functions.text
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
 from verify.search.normalise import url_key
@@ -28,6 +27,8 @@ def _trigram_index(table: str, column: str) -> str:
 def add_trigram_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
+    # pg_trgm is a trusted extension: a database owner may create it without being a superuser.
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for table, column in TRIGRAM_COLUMNS:
         schema_editor.execute(
             f'CREATE INDEX IF NOT EXISTS "{_trigram_index(table, column)}" '
@@ -36,6 +37,7 @@ def add_trigram_indexes(apps, schema_editor):
 
 
 def drop_trigram_indexes(apps, schema_editor):
+    # The extension stays: other indexes or functions in the database may use it.
     if schema_editor.connection.vendor != "postgresql":
         return
     for table, column in TRIGRAM_COLUMNS:
@@ -70,6 +72,5 @@ class Migration(migrations.Migration):
             index=models.Index(django.db.models.functions.text.Lower("account"), name="sighting_account_lower"),
         ),
         migrations.RunPython(fill_url_keys, migrations.RunPython.noop),
-        TrigramExtension(),
         migrations.RunPython(add_trigram_indexes, drop_trigram_indexes),
     ]
