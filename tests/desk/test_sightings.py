@@ -6,6 +6,7 @@ from django.urls import reverse
 from tests.factories import add_media, make_case
 from tests.test_admin import inline_management
 from verify import services
+from verify.capture import jobs
 from verify.models import CaseEvent, Sighting
 from verify.workflow import NotPermitted, Stage
 
@@ -129,3 +130,9 @@ def test_it_refuses_a_file_from_another_case_in_the_desks_inline(client, desk, a
 def test_it_checks_each_field_as_the_desk_does(reviewer_client, assigned_case, data, field, message):
     response = reviewer_client.post(add_url(assigned_case), data)
     assert any(message in error for error in response.context["form"].errors[field])
+
+
+def test_it_refuses_a_capture_to_a_reviewer_of_another_case_before_it_is_queued(other_reviewer, assigned_case):
+    with pytest.raises(NotPermitted, match="not assigned to case"):
+        jobs.queue_capture(case=assigned_case, url="https://t.me/kursk_frontline/4411", by=other_reviewer)
+    assert not assigned_case.captures.exists()
