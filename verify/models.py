@@ -4,12 +4,14 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, router, transaction
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
 from verify.bidi import isolate
 from verify.record import chain
 from verify.record.guard import AppendOnlyError, CaseEventQuerySet
+from verify.search.normalise import url_key
 from verify.workflow import Stage
 
 User = settings.AUTH_USER_MODEL
@@ -246,13 +248,24 @@ class Sighting(models.Model):
     reported_by = models.CharField(max_length=200, blank=True, help_text="Who pointed the desk to it.")
     added_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     added_at = models.DateTimeField(default=timezone.now)
+    # The SHA-256 of the URL's normalised spelling (verify.search.normalise): the desk search finds the
+    # sighting by its link whatever the scheme, host case, trailing slash or tracking parameters.
+    url_key = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
 
     class Meta:
         ordering = [models.F("posted_at").asc(nulls_last=True), "added_at"]
+        indexes = [models.Index(Lower("account"), name="sighting_account_lower")]
 
     def __str__(self) -> str:
         where = self.account or self.url or self.get_platform_display()
         return f"{self.get_platform_display()}: {where}"
+
+    def save(self, *args, **kwargs):
+        # Derived from the row's own URL, so it can never disagree with it.
+        self.url_key = url_key(self.url)
+        if kwargs.get("update_fields") is not None and "url" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "url_key"}
+        super().save(*args, **kwargs)
 
 
 class ChecklistQuestion(models.Model):

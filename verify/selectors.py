@@ -75,6 +75,19 @@ def case_captures(case: Case, limit: int = 20) -> list:
     )
 
 
+def media_item_cases(item) -> list[CaseMedia]:
+    """Every case a file is in, oldest link first, with the case's newest verdict as `verdicts_newest_first`."""
+    verdicts = Prefetch("case__verdicts", queryset=Verdict.objects.order_by("-number"), to_attr="verdicts_newest_first")
+    return list(
+        item.case_links.select_related("case", "added_by").prefetch_related(verdicts).order_by("added_at", "pk")
+    )
+
+
+def media_item_sightings(item) -> list[Sighting]:
+    """Where a file was seen, earliest post first, with the case each sighting belongs to."""
+    return list(item.sightings.select_related("case", "added_by"))
+
+
 def report_cases(queryset: QuerySet[Case] | None = None) -> QuerySet[Case]:
     """Cases with everything a verdict report shows, fetched in a fixed number of queries.
 

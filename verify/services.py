@@ -293,7 +293,7 @@ def unassign_reviewer(*, case: Case, role: str, by, note: str = "") -> None:
 
 @transaction.atomic
 def add_sighting(*, case: Case, by, **fields) -> Sighting:
-    check_role(by, {DESK, EDITOR, REVIEWER, SYSTEM}, "add sightings")
+    workflow.check_adding_sighting(case=case, by=by)
     unknown = sorted(set(fields) - set(SIGHTING_FIELDS))
     if unknown:
         raise WorkflowError(f"Unknown sighting field(s): {', '.join(unknown)}")

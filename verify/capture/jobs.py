@@ -55,6 +55,8 @@ class LostClaim(Exception):
 def queue_capture(*, case: Case, url: str, by, sighting: Sighting | None = None, trigger: str = "desk", send_now=True):
     """Record a post's link to capture for the case and send it to the workers once the transaction commits."""
     workflow.check_role(by, intake.INTAKE_ROLES, "capture posts")
+    # A capture records its post as a sighting in the requester's name: refused here, not on the worker.
+    workflow.check_adding_sighting(case=case, by=by)
     if case.stage in workflow.CLOSED_STAGES:
         raise IntakeError(f"Case #{case.pk} is {Stage(case.stage).label}; reopen it before capturing posts")
     url = check_link_shape(url)
