@@ -58,7 +58,7 @@ def fill_url_keys(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("verify", "0019_capture_jobs"),
+        ("verify", "0020_notices"),
     ]
 
     operations = [
