@@ -18,6 +18,7 @@ Outcomes besides a result:
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 import time
@@ -68,7 +69,7 @@ def extract(path: Path, artifacts_dir: Path) -> dict:
     samples, trimmed = decode_samples(path)
     if not len(samples):
         raise ExtractionFailed(
-            f"ffmpeg decoded no picture from the {stream.get('codec_name', 'unknown')} video stream, "
+            f"No picture could be decoded from the {stream.get('codec_name', 'unknown')} video stream, "
             "so the video has no timeline to compare."
         )
     hashes, mirrored = phash_many(samples), phash_many(samples[:, :, ::-1])
@@ -176,9 +177,7 @@ def decode_samples(path: Path) -> tuple[np.ndarray, int]:
                 if len(frame) < side * side:
                     break
                 if time.monotonic() > deadline:
-                    raise ExtractionFailed(
-                        f"ffmpeg gave up after {FFMPEG_TIMEOUT_S} s without reading the whole video."
-                    )
+                    raise ExtractionFailed(f"Decoding the video took longer than {FFMPEG_TIMEOUT_S} s and was stopped.")
                 picture, had_bars = _inside_bars(np.frombuffer(frame, dtype=np.uint8).reshape(side, side))
                 samples.append(picture)
                 trimmed += had_bars
@@ -187,7 +186,7 @@ def decode_samples(path: Path) -> tuple[np.ndarray, int]:
             process.wait()
         if not samples and process.returncode not in (0, -9):
             errors.seek(0)
-            raise ExtractionFailed(f"ffmpeg could not decode the video: {_reason(errors.read(), path)}.")
+            raise ExtractionFailed(f"The video could not be decoded: ffmpeg says {_reason(errors.read(), path)}.")
     empty = np.zeros((0, HASH_SIDE, HASH_SIDE), dtype=np.uint8)
     return (np.stack(samples) if samples else empty), trimmed
 
@@ -237,7 +236,8 @@ def _ffmpeg(path: Path, filters: str) -> list[str]:
 def _reason(stderr: bytes, path: Path) -> str:
     """ffmpeg's last complaint, without the file's path."""
     lines = stderr.decode("utf-8", errors="replace").strip().splitlines()
-    reason = lines[-1] if lines else "it gave no reason"
+    # "[h264 @ 0x55a8...] " in front of ffmpeg's messages says nothing to a reader.
+    reason = re.sub(r"\[[^\]]*@ 0x[0-9a-f]+\]\s*", "", lines[-1]) if lines else "nothing"
     return reason.replace(f"file:{path}", "the file").replace(str(path), "the file").rstrip(".")
 
 
@@ -268,4 +268,4 @@ def _run(command: list[str], timeout: int, tool: str) -> subprocess.CompletedPro
     try:
         return subprocess.run(command, capture_output=True, timeout=timeout, check=False)  # noqa: S603
     except subprocess.TimeoutExpired as error:
-        raise ExtractionFailed(f"{tool} gave up after {timeout} s without reading the whole video.") from error
+        raise ExtractionFailed(f"Reading the video took longer than {timeout} s, so {tool} was stopped.") from error
