@@ -12,6 +12,7 @@ from tests.factories import make_case
 from verify import intake, services
 from verify.clips import CLIP_OF
 from verify.clips.models import VideoTimeline
+from verify.clips.services import record_clip_flags, update_clip_flags
 from verify.media_panel import panel_context
 from verify.models import Case, Extraction, Flag, MediaItem
 from verify.similarity import case_standing
@@ -83,6 +84,20 @@ def test_it_rewrites_the_flag_when_the_earlier_case_moves_on(
 
     (flag,) = clip_flags(item)
     assert f"({case_standing(moved)})" in flag.message and flag.data["earlier_case_stage"] == Stage.ON_HOLD
+
+
+def test_it_flags_a_later_clip_whose_timeline_was_stored_before_the_earlier_video(desk, collect, archived, tmp_path):
+    video = collect(make_case(by=desk, stage="triage"), archived)
+    clip = collect(make_case(by=desk, stage="triage"), footage.cut(archived, tmp_path / "c.mp4", start=5, seconds=8))
+    # As when the clip's reading finishes first: the earlier video has no timeline yet, the clip no flag.
+    VideoTimeline.objects.filter(media_item=video).delete()
+    record_clip_flags(clip)
+    assert clip_flags(clip) == []
+
+    update_clip_flags(video, reread=False)
+
+    (flag,) = clip_flags(clip)
+    assert flag.data["earlier_media_item"] == video.pk
 
 
 def test_it_flags_nothing_for_a_still_video_and_keeps_the_reason(desk, collect, tmp_path):

@@ -25,16 +25,15 @@ def update_clip_flags(item: MediaItem, *, reread: bool) -> list[Flag]:
     A later video whose timeline was stored first (its reading finished sooner) is looked up again,
     since this one was not yet there to be found.
     """
-    if item.extractions.filter(extractor=video_timeline.NAME, status__in=UNFINISHED).exists():
+    readings = item.extractions.filter(extractor=video_timeline.NAME)
+    if not readings.exists() or readings.filter(status__in=UNFINISHED).exists():
         return []
     stored_before = VideoTimeline.objects.filter(media_item=item).exists()
-    if reread or not stored_before:
-        store_timeline(item)
+    stored = store_timeline(item) if reread or not stored_before else None
     flags = record_clip_flags(item)
-    if not stored_before:
-        later = MediaItem.objects.filter(pk__gt=item.pk, timeline__isnull=False).order_by("pk")
-        for other in later:
-            record_clip_flags(other)
+    if stored is not None and not stored_before:
+        for later in MediaItem.objects.filter(pk__gt=item.pk, timeline__isnull=False).order_by("pk"):
+            record_clip_flags(later)
     return flags
 
 
