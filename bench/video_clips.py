@@ -52,10 +52,7 @@ def timeline(path: Path, key: int) -> tuple[Timeline, dict]:
     out = path.with_suffix(".timeline")
     out.mkdir()
     result = video_timeline.extract(path, out)
-    hashes, mirrored = video_timeline.read_timeline(out / video_timeline.TIMELINE_FILE)
-    usable = np.ones(len(hashes), dtype=bool)
-    usable[result["unusable_samples"]] = False
-    return Timeline(key=key, hashes=hashes, mirrored=mirrored, usable=usable), result
+    return Timeline.from_reading(key, result, out), result
 
 
 def decode_seconds(path: Path) -> float:
@@ -106,7 +103,7 @@ def main() -> int:
         wrong, baseline, reading, placing = 0, [], [], []
         for key, source in enumerate(archived):
             for name, (change, crf) in CHANGES.items():
-                for number in range(args.clips):
+                for _ in range(args.clips):
                     length = rng.uniform(8, 20)
                     start = rng.uniform(0, args.seconds - length)
                     clip = root / f"clip-{len(baseline)}.mp4"

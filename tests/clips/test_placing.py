@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tests.clips import footage
@@ -22,10 +21,7 @@ def timeline(path: Path, key: int) -> Timeline:
     out = path.with_suffix(".timeline")
     out.mkdir()
     result = video_timeline.extract(path, out)
-    hashes, mirrored = video_timeline.read_timeline(out / video_timeline.TIMELINE_FILE)
-    usable = np.ones(len(hashes), dtype=bool)
-    usable[result["unusable_samples"]] = False
-    return Timeline(key=key, hashes=hashes, mirrored=mirrored, usable=usable)
+    return Timeline.from_reading(key, result, out)
 
 
 @pytest.fixture(scope="module")

@@ -65,7 +65,9 @@ def test_it_says_a_still_picture_cannot_be_placed(tmp_path):
     path = footage.generated(tmp_path / "bars.mp4", "smptebars=size=320x240:rate=25", seconds=6)
     result, _, _ = read(path, tmp_path)
     assert result["unusable_samples"] == []
-    assert result["unplaceable_reason"].startswith("The picture hardly changes over the video's 6 s (1 distinct picture)")
+    assert result["unplaceable_reason"].startswith(
+        "The picture hardly changes over the video's 6 s (1 distinct picture)"
+    )
 
 
 def test_it_fails_on_a_video_stream_without_a_keyframe(tmp_path):

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+from workers.extractors import video_timeline
 
 # Distances between 64-bit pHashes. Unrelated pictures differ in about 32 bits; a re-encoded,
 # resized, letterboxed or mirrored copy of a frame in a few (bench/video_clips.py measures them).
@@ -41,6 +44,14 @@ class Timeline:
     hashes: np.ndarray
     mirrored: np.ndarray
     usable: np.ndarray
+
+    @classmethod
+    def from_reading(cls, key: int, result: dict, folder: Path) -> Timeline:
+        """The timeline a video_timeline reading wrote into `folder`, with the samples it found unusable."""
+        hashes, mirrored = video_timeline.read_timeline(folder / video_timeline.TIMELINE_FILE)
+        usable = np.ones(len(hashes), dtype=bool)
+        usable[result["unusable_samples"]] = False
+        return cls(key=key, hashes=hashes, mirrored=mirrored, usable=usable)
 
 
 @dataclass(frozen=True)

@@ -182,9 +182,14 @@ def decode_samples(path: Path) -> tuple[np.ndarray, int]:
                 samples.append(picture)
                 trimmed += had_bars
         finally:
-            process.kill()
-            process.wait()
-        if not samples and process.returncode not in (0, -9):
+            # A closed pipe stops an ffmpeg that is still writing (past MAX_SAMPLES, or after a failure here).
+            process.stdout.close()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if not samples and process.returncode != 0:
             errors.seek(0)
             raise ExtractionFailed(f"The video could not be decoded: ffmpeg says {_reason(errors.read(), path)}.")
     empty = np.zeros((0, HASH_SIDE, HASH_SIDE), dtype=np.uint8)
