@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import transaction
 from django.db.models import Prefetch
 
@@ -62,11 +64,33 @@ def places_of(item: MediaItem) -> list[ClipPlace]:
     timeline = VideoTimeline.objects.filter(media_item=item).first()
     if timeline is None or timeline.unplaceable_reason:
         return []
-    earlier = VideoTimeline.objects.filter(
-        media_item__lt=item.pk, samples_per_second=timeline.samples_per_second
-    ).order_by("media_item")
-    archive = ArchiveTimelines([_as_timeline(row) for row in earlier])
-    return place_clip(_as_timeline(timeline), archive, samples_per_second=timeline.samples_per_second)
+    rate = timeline.samples_per_second
+    archive = ArchiveTimelines([t for t in archived_timelines(rate) if t.key < item.pk])
+    return place_clip(_as_timeline(timeline), archive, samples_per_second=rate)
+
+
+# Timelines this process has read, by (row id, stored at): a stored timeline is never changed, only replaced.
+_loaded: dict[tuple[int, datetime], Timeline] = {}
+
+
+def archived_timelines(samples_per_second: int) -> list[Timeline]:
+    """Every stored timeline sampled at this rate, in media item order; only rows new to this process are read."""
+    current = list(
+        VideoTimeline.objects.filter(samples_per_second=samples_per_second)
+        .order_by("media_item")
+        .values_list("pk", "stored_at")
+    )
+    for gone in _loaded.keys() - set(current):
+        del _loaded[gone]
+    missing = [pk for pk, stored_at in current if (pk, stored_at) not in _loaded]
+    for row in VideoTimeline.objects.filter(pk__in=missing):
+        _loaded[(row.pk, row.stored_at)] = _as_timeline(row)
+    return [_loaded[key] for key in current if key in _loaded]
+
+
+def forget_timelines() -> None:
+    """Drop the timelines this process has read (tests, whose rolled-back rows can reappear under an old id)."""
+    _loaded.clear()
 
 
 def _as_timeline(row: VideoTimeline) -> Timeline:
