@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 from tests.clips import footage
 from tests.factories import make_case
@@ -48,9 +49,11 @@ def clip_flags(item: MediaItem) -> list[Flag]:
     return list(Flag.objects.filter(media_item=item, kind=CLIP_OF).order_by("case_id"))
 
 
-def test_it_says_where_in_the_earlier_video_a_mirrored_letterboxed_clip_was_cut(desk, collect, archived, tmp_path):
+def test_it_says_where_in_the_earlier_video_a_mirrored_letterboxed_clip_was_cut(
+    desk, collect, archived, tmp_path, client
+):
     first_case = make_case(by=desk, stage="triage", title="Crowd at the bridge")
-    collect(first_case, archived)
+    video = collect(first_case, archived)
     change = f"{footage.MIRRORED},{footage.LETTERBOXED}"
     clip = footage.cut(archived, tmp_path / "repost.mp4", start=12.4, seconds=14, change=change)
     second_case = make_case(by=desk, stage="triage", title="Crowd storms the bridge today")
@@ -68,6 +71,11 @@ def test_it_says_where_in_the_earlier_video_a_mirrored_letterboxed_clip_was_cut(
     assert abs(flag.data["start_seconds"] - 12.4) <= 0.25 and flag.data["mirrored"] is True
     assert flag.data["earlier_cases"] == [first_case.pk]
     assert flag in panel_context(second_case)["panel"]["archive_flags"]
+    client.force_login(desk)
+    page = client.get(reverse("admin:verify_case_media_panel", args=[second_case.pk])).content.decode()
+    archive_section = page[page.index('id="vd-seen-before"') :]
+    assert "This 14 s clip is 00:12–00:26 of" in archive_section
+    assert reverse("admin:verify_mediaitem_change", args=[video.pk]) in archive_section
 
 
 def test_it_rewrites_the_flag_when_the_earlier_case_moves_on(
