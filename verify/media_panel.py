@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from verify import case_story, downloads, flags, intake, selectors, similarity, workflow
 from verify.capture import jobs
+from verify.clips import CLIP_OF
 from verify.intake import IntakeError, human_bytes
 from verify.models import CaptureJob, Case, Extraction, MediaItem
 from verify.record import fixity, timestamps
@@ -178,7 +179,10 @@ def panel_context(case: Case) -> dict:
     panel["case_flags"] = by_item.get(None, [])
     # Earlier cases with this file, or one like it, are what a reviewer should read first.
     panel["archive_flags"] = [
-        flag for item_flags in by_item.values() for flag in item_flags if flag.kind in similarity.ARCHIVE_KINDS
+        flag
+        for item_flags in by_item.values()
+        for flag in item_flags
+        if flag.kind in similarity.ARCHIVE_KINDS or flag.kind == CLIP_OF
     ]
     panel["downloads"] = selectors.case_link_downloads(case)
     panel["downloads_pending"] = sum(not download.is_finished for download in panel["downloads"])
