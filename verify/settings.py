@@ -350,3 +350,11 @@ TSA_TIMEOUT = envint("TSA_TIMEOUT", 30)
 TSA_SWEEP_SECONDS = envint("TSA_SWEEP_SECONDS", 5 * 60)
 CELERY_BEAT_SCHEDULE["retry-timestamps"] = {"task": "workers.tasks.retry_timestamps", "schedule": TSA_SWEEP_SECONDS}
 CELERY_BEAT_SCHEDULE["stamp-chain-heads"] = {"task": "workers.tasks.stamp_chain_heads", "schedule": 24 * 3600}
+
+# Near-duplicate matching of photos (verify/matching/). Region hashes within MATCH_ACCEPT_DISTANCE bits
+# match on the hash alone; of the items within MATCH_CANDIDATE_DISTANCE, the MATCH_MAX_CANDIDATES
+# closest match when at least MATCH_MIN_INLIERS keypoints agree. From bench/matching_curve.py's curve.
+MATCH_ACCEPT_DISTANCE = envint("MATCH_ACCEPT_DISTANCE", 6)
+MATCH_CANDIDATE_DISTANCE = envint("MATCH_CANDIDATE_DISTANCE", 12)
+MATCH_MAX_CANDIDATES = envint("MATCH_MAX_CANDIDATES", 8)
+MATCH_MIN_INLIERS = envint("MATCH_MIN_INLIERS", 30)
