@@ -88,7 +88,7 @@ def middle_band(picture: Image.Image) -> tuple[str, Image.Image]:
     """The picture without its top and bottom fifths, where meme text goes."""
     width, height = picture.size
     top, bottom = MIDDLE_BAND
-    return "middle band", picture.crop((0, round(height * top), width, round(height * bottom)))
+    return "cut to its middle band", picture.crop((0, round(height * top), width, round(height * bottom)))
 
 
 def query_variants(rgb: Image.Image) -> list[tuple[str, Image.Image]]:
@@ -99,12 +99,12 @@ def query_variants(rgb: Image.Image) -> list[tuple[str, Image.Image]]:
     variants += [(label, picture.transpose(turn)) for turn, label in TURNS]
     inside = trim_borders(picture, one_sided=True)
     if inside is not None:
-        variants.append(("inside its border", inside))
+        variants.append(("trimmed to inside its border", inside))
     variants.append(middle_band(picture))
     for side, band in caption_bands(picture).items():
         width, height = picture.size
         box = (0, band, width, height) if side == "top" else (0, 0, width, height - band)
-        variants.append((f"without its caption band at the {side}", picture.crop(box)))
+        variants.append((f"trimmed of a caption band at the {side}", picture.crop(box)))
     variants += quarters(picture)
     return variants
 
@@ -141,10 +141,10 @@ def quarters(picture: Image.Image) -> list[tuple[str, Image.Image]]:
     half_w, half_h = width // 2, height // 2
     inset_w, inset_h = round(width * QUARTER_INSET), round(height * QUARTER_INSET)
     boxes = {
-        "top left quarter": (0, 0, half_w - inset_w, half_h - inset_h),
-        "top right quarter": (half_w + inset_w, 0, width, half_h - inset_h),
-        "bottom left quarter": (0, half_h + inset_h, half_w - inset_w, height),
-        "bottom right quarter": (half_w + inset_w, half_h + inset_h, width, height),
+        "cut to its top left quarter": (0, 0, half_w - inset_w, half_h - inset_h),
+        "cut to its top right quarter": (half_w + inset_w, 0, width, half_h - inset_h),
+        "cut to its bottom left quarter": (0, half_h + inset_h, half_w - inset_w, height),
+        "cut to its bottom right quarter": (half_w + inset_w, half_h + inset_h, width, height),
     }
     found = []
     for label, box in boxes.items():
