@@ -99,6 +99,9 @@ def _extract_photo(image: Image.Image, path: Path, artifacts_dir: Path) -> dict:
     if turned:
         width, height = height, width
     hashed = _hash(rgb)
+    if min(rgb.size) < regions.MIN_SIDE:
+        reason = f"The picture is only {rgb.width} x {rgb.height} pixels, too small for its hash to tell it from others"
+        hashed = {**hashed, "quality": "low", "low_quality_reason": reason}
     rgb.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
     rgb.save(artifacts_dir / "thumb.jpg", "JPEG", quality=THUMBNAIL_QUALITY)
     usable = hashed["quality"] == "ok"
