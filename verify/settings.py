@@ -354,7 +354,7 @@ CELERY_BEAT_SCHEDULE["stamp-chain-heads"] = {"task": "workers.tasks.stamp_chain_
 # Near-duplicate matching of photos (verify/matching/). Region hashes within MATCH_ACCEPT_DISTANCE bits
 # match on the hash alone; of the items within MATCH_CANDIDATE_DISTANCE, the MATCH_MAX_CANDIDATES
 # closest match when at least MATCH_MIN_INLIERS keypoints agree. From bench/matching_curve.py's curve.
-MATCH_ACCEPT_DISTANCE = envint("MATCH_ACCEPT_DISTANCE", 6)
-MATCH_CANDIDATE_DISTANCE = envint("MATCH_CANDIDATE_DISTANCE", 12)
+MATCH_ACCEPT_DISTANCE = envint("MATCH_ACCEPT_DISTANCE", 3)
+MATCH_CANDIDATE_DISTANCE = envint("MATCH_CANDIDATE_DISTANCE", 8)
 MATCH_MAX_CANDIDATES = envint("MATCH_MAX_CANDIDATES", 8)
-MATCH_MIN_INLIERS = envint("MATCH_MIN_INLIERS", 30)
+MATCH_MIN_INLIERS = envint("MATCH_MIN_INLIERS", 32)
