@@ -72,16 +72,17 @@ class MultiIndex:
     def search(self, queries: np.ndarray, max_distance: int) -> Hits:
         """Every row within `max_distance` bits of one of `queries` (unsigned 64-bit), once per query hash."""
         queries = np.asarray(queries, dtype=np.uint64)
+        if not len(queries) or not len(self):
+            return Hits(np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.uint8))
         radius = max_distance // CHUNKS
         found = [self._probe(queries, chunk, _flips(PIECES[chunk][1], radius)) for chunk in range(CHUNKS)]
-        rows = np.concatenate([rows for rows, _ in found])
+        rows = np.concatenate([rows for rows, _ in found]).astype(np.int64)
         positions = np.concatenate([positions for _, positions in found])
-        # A row found through several pieces is counted once per query hash.
-        pairs = np.unique(rows.astype(np.int64) * len(queries) + positions)
-        rows, positions = pairs // max(len(queries), 1), pairs % max(len(queries), 1)
         distances = np.bitwise_count(self.values[rows] ^ queries[positions])
         near = distances <= max_distance
-        return Hits(rows[near], positions[near].astype(np.int32), distances[near])
+        # A row found through several pieces is kept once per query hash (only the few near ones are sorted).
+        pairs, first = np.unique(rows[near] * len(queries) + positions[near], return_index=True)
+        return Hits(pairs // len(queries), (pairs % len(queries)).astype(np.int32), distances[near][first])
 
     def _probe(self, queries: np.ndarray, chunk: int, flips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The rows whose piece `chunk` is within the flips of a query's, and which query each is for."""
