@@ -3,6 +3,7 @@
 import pytest
 from PIL import Image
 
+from tests.extractors.helpers import make_scene
 from tests.matching.helpers import Archive
 from tests.near_duplicates import COPY_KINDS, generated_picture, make_copy
 
@@ -12,7 +13,7 @@ UNRELATED = 4
 
 @pytest.fixture(scope="module")
 def originals() -> list[Image.Image]:
-    return [generated_picture(seed) for seed in range(900, 900 + ORIGINALS)]
+    return [make_scene(seed, size=(900, 600)) for seed in range(900, 900 + ORIGINALS)]
 
 
 @pytest.fixture(scope="module")

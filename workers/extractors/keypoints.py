@@ -23,9 +23,12 @@ Described = tuple[np.ndarray, np.ndarray] | None
 
 
 def grey_array(picture: Image.Image) -> np.ndarray:
-    small = picture.convert("L")
-    small.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.Resampling.LANCZOS)
-    return np.asarray(small, dtype=np.uint8)
+    """The picture in grey, its longer side WORKING_SIDE: a small one (a collage's quarter) is enlarged, so
+    that both pictures of a pair show their detail at one scale to ORB's pyramid, which only shrinks."""
+    grey = picture.convert("L")
+    scale = WORKING_SIDE / max(grey.size)
+    size = (max(1, round(grey.width * scale)), max(1, round(grey.height * scale)))
+    return np.asarray(grey.resize(size, Image.Resampling.LANCZOS), dtype=np.uint8)
 
 
 def descriptors(picture: Image.Image) -> Described:
