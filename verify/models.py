@@ -484,9 +484,15 @@ class MediaHash(models.Model):
     value = models.BigIntegerField()
     # A near-uniform image's hash matches unrelated images; such hashes are kept but never matched.
     usable = models.BooleanField(default=True)
+    region = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="0: the whole picture; n: a photo's n-th region in its perceptual reading.",
+    )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["media_item", "frame"], name="one_hash_per_frame")]
+        constraints = [
+            models.UniqueConstraint(fields=["media_item", "frame", "region"], name="one_hash_per_frame_region")
+        ]
 
     def __str__(self) -> str:
         return f"{self.media_item} frame {self.frame}: {self.value & (2**64 - 1):016x}"

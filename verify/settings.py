@@ -355,3 +355,11 @@ CELERY_BEAT_SCHEDULE["stamp-chain-heads"] = {"task": "workers.tasks.stamp_chain_
 # hold TAKE_NEXT_CAP open ones (0: no cap); the desk and editors can still assign more. Notices are
 # e-mailed through EMAIL_BACKEND with links on SITE_URL, which `make run` sets to the address it serves.
 TAKE_NEXT_CAP = envint("TAKE_NEXT_CAP", 5)
+
+# Near-duplicate matching of photos (verify/matching/). Region hashes within MATCH_ACCEPT_DISTANCE bits
+# match on the hash alone; of the items within MATCH_CANDIDATE_DISTANCE, the MATCH_MAX_CANDIDATES
+# closest match when at least MATCH_MIN_INLIERS keypoints agree. From bench/matching_curve.py's curve.
+MATCH_ACCEPT_DISTANCE = envint("MATCH_ACCEPT_DISTANCE", 3)
+MATCH_CANDIDATE_DISTANCE = envint("MATCH_CANDIDATE_DISTANCE", 8)
+MATCH_MAX_CANDIDATES = envint("MATCH_MAX_CANDIDATES", 8)
+MATCH_MIN_INLIERS = envint("MATCH_MIN_INLIERS", 35)

@@ -15,7 +15,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, takewhile
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +25,11 @@ from django.db.models import Count, Max, Prefetch
 from django.utils import dateformat, timezone
 from PIL import Image
 
+from verify.matching import archive as matching_archive
 from verify.models import Case, CaseMedia, Extraction, Flag, MediaHash, MediaItem, Sighting, Verdict
-from workers.extractors import perceptual
+from workers.extractors import perceptual, regions
 from workers.extractors.base import ExtractionFailed, Unsupported
+from workers.extractors.borders import trim_borders
 from workers.extractors.imaging import DECODE_ERRORS, to_rgb
 from workers.filetype import SNIFF_BYTES, sniff
 
@@ -45,16 +47,6 @@ TURNS = (
     (Image.Transpose.ROTATE_180, "turned 180°"),
     (Image.Transpose.ROTATE_270, "turned 270°"),
 )
-# A row of a thumbnail whose darkest and lightest pixels differ by no more than this many grey levels
-# is a margin, not picture: a screen's margins are one colour, a photo's rows almost never are.
-FLAT_RANGE = 10
-# Runs of non-flat lines up to this share of a side, at its edges, are a phone's bars, not picture.
-CHROME_SHARE = 0.08
-# Up to this many lines of margin next to the picture may span up to RINGING_RANGE grey levels.
-RINGING_LINES = 8
-RINGING_RANGE = 32
-# Trimming that leaves less than this share of a side is taken to have found something else than a border.
-MIN_TRIMMED_SHARE = 0.25
 # How many of the most recent MediaHash ids the index re-counts on each lookup; a transaction that
 # commits later than one with higher ids (ids are handed out before commit) is found within this.
 RECENT_ROWS = 1000
@@ -115,11 +107,22 @@ def store_hashes(item: MediaItem) -> list[MediaHash]:
     extraction = item.extractions.filter(extractor=perceptual.NAME, status=Extraction.Status.OK).first()
     pictures = hashed_pictures(extraction.result, artifacts_dir(item, perceptual.NAME)) if extraction else []
     rows = [MediaHash(media_item=item, frame=p.frame, time=p.time, value=p.value, usable=p.usable) for p in pictures]
+    if pictures and pictures[0].usable and extraction is not None:
+        rows += [
+            MediaHash(media_item=item, frame=0, region=number, value=value)
+            for number, value in enumerate(region_values(extraction.result)[1:], start=1)
+        ]
     with transaction.atomic():
         MediaHash.objects.filter(media_item=item).delete()
         MediaHash.objects.bulk_create(rows)
     _archive.touch(item.pk)
+    matching_archive.touch()
     return rows
+
+
+def region_values(reading: dict) -> list[int]:
+    """The signed hashes of a photo reading's stored regions, the whole picture first (none before version 3)."""
+    return [hex_to_signed(region["hash"]) for region in reading.get("regions", [])]
 
 
 def hashed_pictures(reading: dict, folder: Path) -> list[PictureHash]:
@@ -181,49 +184,26 @@ def _hash_inside_borders(path: Path) -> int | None:
     return _hash_of(inside) if inside is not None else None
 
 
-def trim_borders(rgb: Image.Image) -> Image.Image | None:
-    """The picture inside flat margins and the bars around them (a screenshot of it, a letterboxed frame);
-    None when it has none.
-
-    A line (row or column) is flat when its pixels span at most FLAT_RANGE grey levels. The picture is
-    from the first to the last run of non-flat lines longer than CHROME_SHARE of the side: shorter
-    runs at the edges are a status bar's clock and icons, or a navigation bar, between flat margins.
-    """
-    grey = np.asarray(rgb.convert("L"), dtype=np.int16)
-    height, width = grey.shape
-    top, bottom = _picture_span(np.ptp(grey, axis=1))
-    left, right = _picture_span(np.ptp(grey[top:bottom], axis=0))
-    if (top, bottom, left, right) == (0, height, 0, width):
-        return None
-    if bottom - top < MIN_TRIMMED_SHARE * height or right - left < MIN_TRIMMED_SHARE * width:
-        return None
-    return rgb.crop((left, top, right, bottom))
-
-
-def _picture_span(ranges: np.ndarray) -> tuple[int, int]:
-    """From the start of the first long run of busy lines to the end of the last, when that leaves a
-    margin on both sides; otherwise all of it. A frame has margins on two opposite sides, whereas a
-    photo with a flat sky or wall along one edge does not, and should hash whole."""
-    busy = ranges > FLAT_RANGE
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], busy.astype(np.int8), [0]))))
-    starts, ends = edges[::2], edges[1::2]
-    long = np.flatnonzero(ends - starts > CHROME_SHARE * len(busy))
-    if not len(long) or starts[long[0]] == 0 or ends[long[-1]] == len(busy):
-        return 0, len(busy)
-    start, end = int(starts[long[0]]), int(ends[long[-1]])
-    # JPEG ringing leaves the margin's lines next to the picture slightly busy.
-    for _ in range(RINGING_LINES):
-        start += int(ranges[start] <= RINGING_RANGE and start < end - 1)
-        end -= int(ranges[end - 1] <= RINGING_RANGE and end - 1 > start)
-    return start, end
-
-
 def reading_query(reading: dict, folder: Path, *, turns: bool) -> list[QueryHash]:
     """What a perceptual reading (artifacts in `folder`) is looked up by: its hashes as the index keeps
     them and, with `turns`, a photo turned by 90, 180 and 270 degrees."""
     query = [QueryHash(p.value, p.frame) for p in hashed_pictures(reading, folder) if p.usable]
     if turns and query:
-        query += turned_query(reading, folder, seen={q.value for q in query})
+        query += variant_query(reading, seen={q.value for q in query}) or turned_query(
+            reading, folder, seen={q.value for q in query}
+        )
+    return query
+
+
+def variant_query(reading: dict, *, seen: set[int]) -> list[QueryHash]:
+    """A photo reading's variants (version 3 on) other than the picture as it is: turned, mirrored, trimmed
+    of a caption band or border, cut to a quarter or its middle band; the hashes not in `seen`."""
+    query = []
+    for variant in reading.get("variants", []):
+        value = hex_to_signed(variant["hash"])
+        if variant["label"] != AS_IS and value not in seen:
+            seen.add(value)
+            query.append(QueryHash(value, 0, variant["label"]))
     return query
 
 
@@ -401,7 +381,7 @@ class _ArchiveIndex:
             return self.index
 
     def _load_all(self) -> None:
-        rows = MediaHash.objects.order_by("pk").values_list(*_ROW)
+        rows = MediaHash.objects.filter(region=0).order_by("pk").values_list(*_ROW)
         table = _as_table(rows.iterator(chunk_size=20_000))
         self.index = HashIndex.from_rows(table)
         self._remember(table[-RECENT_ROWS:])
@@ -410,15 +390,16 @@ class _ArchiveIndex:
 
     def _catch_up(self) -> None:
         floor = max(self._top - RECENT_ROWS, 0)
-        state = MediaHash.objects.filter(pk__gt=floor).aggregate(n=Count("pk"), top=Max("pk"))
+        whole = MediaHash.objects.filter(region=0)
+        state = whole.filter(pk__gt=floor).aggregate(n=Count("pk"), top=Max("pk"))
         recent = {pk: row for pk, row in self._recent.items() if pk > floor}
         if (state["n"], state["top"] or 0) == (len(recent), self._top) and not self._touched:
             return
-        rows = {row[0]: row for row in MediaHash.objects.filter(pk__gt=floor).values_list(*_ROW)}
+        rows = {row[0]: row for row in whole.filter(pk__gt=floor).values_list(*_ROW)}
         changed = {row[1] for pk, row in rows.items() if recent.get(pk) != row}
         changed |= {row[1] for pk, row in recent.items() if rows.get(pk) != row}
         changed |= self._touched
-        fresh = _as_table(MediaHash.objects.filter(media_item_id__in=changed).values_list(*_ROW))
+        fresh = _as_table(whole.filter(media_item_id__in=changed).values_list(*_ROW))
         self.index = self.index.replacing(changed, fresh)
         self._remember(_as_table(sorted(rows.values())))
         self._touched.clear()
@@ -489,14 +470,18 @@ def item_query(item: MediaItem) -> list[QueryHash]:
     """What a stored item is looked up by: its usable stored hashes and, for a photo, its picture turned."""
     from verify.pipeline import artifacts_dir  # the pipeline imports this module
 
-    query = [QueryHash(value, frame) for frame, value in item.hashes.filter(usable=True).values_list("frame", "value")]
+    query = [
+        QueryHash(value, frame)
+        for frame, value in item.hashes.filter(usable=True, region=0).values_list("frame", "value")
+    ]
     if not query or item.kind != MediaItem.Kind.PHOTO:
         return query
     extraction = item.extractions.filter(extractor=perceptual.NAME, status=Extraction.Status.OK).first()
     if extraction is None:
         return query
     folder = artifacts_dir(item, perceptual.NAME)
-    return query + turned_query(extraction.result, folder, seen={q.value for q in query})
+    seen = {q.value for q in query}
+    return query + (variant_query(extraction.result, seen=seen) or turned_query(extraction.result, folder, seen=seen))
 
 
 def describe(matches: list[Match], query: list[QueryHash]) -> list[ArchiveMatch]:
@@ -508,7 +493,7 @@ def describe(matches: list[Match], query: list[QueryHash]) -> list[ArchiveMatch]
     ids = [m.media_item_id for m in matches]
     items = MediaItem.objects.in_bulk(ids)
     usable = dict(
-        MediaHash.objects.filter(media_item_id__in=ids, usable=True)
+        MediaHash.objects.filter(media_item_id__in=ids, usable=True, region=0)
         .values("media_item_id")
         .annotate(n=Count("pk"))
         .values_list("media_item_id", "n")
@@ -583,9 +568,49 @@ def seen_before(item: MediaItem) -> list[ArchiveMatch]:
 
 
 def _matches_of(item: MediaItem) -> list[ArchiveMatch]:
+    from verify.pipeline import artifacts_dir  # the pipeline imports this module
+
     query = item_query(item)
-    found = lookup([q.value for q in query], settings.SIMILARITY_MAX_DISTANCE, exclude_item=item)
+    found = lookup(_whole_values(query), settings.SIMILARITY_MAX_DISTANCE, exclude_item=item)
+    if item.kind == MediaItem.Kind.PHOTO:
+        found = with_copies(found, query, artifacts_dir(item, perceptual.NAME) / "thumb.jpg", exclude={item.pk})
     return [m for m in describe(found, query) if m.within]
+
+
+# The variants a whole-picture lookup uses: a photo as it is and turned. The others (a quarter, a band)
+# match only through verify/matching/, whose keypoint check keeps unrelated pictures out.
+WHOLE_VARIANTS = frozenset({AS_IS, *(label for _, label in TURNS)})
+
+
+def _whole_values(query: list[QueryHash]) -> list[int]:
+    """The hashes of the query's whole-picture variants, which come first in it (so positions hold)."""
+    return [q.value for q in takewhile(lambda q: q.variant in WHOLE_VARIANTS, query)]
+
+
+def with_copies(found: list[Match], query: list[QueryHash], thumbnail: Path, *, exclude: set[int]) -> list[Match]:
+    """`found` with the archived photos verify/matching/ finds the query picture (its thumbnail) a copy of."""
+    pictures: dict[str, Image.Image] | None = None
+
+    def variant_picture(position: int) -> Image.Image | None:
+        nonlocal pictures
+        if pictures is None:
+            picture = _open_picture(thumbnail)
+            pictures = dict(regions.query_variants(picture)) if picture is not None else {}
+        return pictures.get(query[position].variant)
+
+    known = {m.media_item_id: m for m in found}
+    for decision in matching_archive.find_copies([q.value for q in query], variant_picture, exclude=exclude):
+        candidate = decision.candidate
+        if candidate.owner in known and known[candidate.owner].within:
+            continue
+        known[candidate.owner] = Match(
+            media_item_id=candidate.owner,
+            distance=candidate.distance,
+            best_query=candidate.query,
+            query_positions=(candidate.query,),
+            stored_frames=(0,),
+        )
+    return sorted(known.values(), key=lambda m: (not m.within, m.distance, m.media_item_id))
 
 
 def record_seen_before_flags(item: MediaItem) -> list[Flag]:
@@ -822,7 +847,9 @@ def search_file(path: Path, work_dir: Path) -> FileSearch:
     query = reading_query(reading, work_dir, turns=True)
     if not query:
         raise UnsearchableFile(_unusable_reason(reading))
-    found = lookup([q.value for q in query], settings.SIMILARITY_MAX_DISTANCE, nearest=NEAREST_SHOWN)
+    found = lookup(_whole_values(query), settings.SIMILARITY_MAX_DISTANCE, nearest=NEAREST_SHOWN)
+    if "keyframes" not in reading:
+        found = with_copies(found, query, work_dir / "thumb.jpg", exclude=set())
     described = describe(found, query)
     return FileSearch(
         description=filetype.description,

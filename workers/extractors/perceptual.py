@@ -1,8 +1,10 @@
 """Perceptual hashes of a photo, or of a video's keyframes, so that re-posted copies of a file can be found.
 
 A photo gets one 64-bit pHash (ImageHash) of the picture as a viewer sees it, after
-EXIF orientation, a thumbnail, and its width and height as displayed. A video gets up to MAX_KEYFRAMES keyframes spread
-over its duration, saved as small JPEGs for the reviewer and hashed one by one.
+EXIF orientation, a thumbnail, and its width and height as displayed; and, from the thumbnail, the
+region hashes it is kept under and the variant hashes it is looked up by (workers/extractors/regions.py).
+A video gets up to MAX_KEYFRAMES keyframes spread over its duration, saved as small JPEGs for the reviewer
+and hashed one by one.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 import imagehash
 from PIL import Image, ImageOps
 
-from workers.extractors import imaging
+from workers.extractors import imaging, regions
 from workers.extractors.base import ExtractionFailed, Unsupported
 from workers.extractors.imaging import (
     DECODE_ERRORS,
@@ -33,7 +35,9 @@ NAME = "perceptual"
 # 2: a picture over 50 megapixels (100 in 1) is refused unless it is a JPEG, which is read at reduced scale
 # at any size; one of 25 to 50 megapixels in another format is hashed from a copy reduced to 4 megapixels
 # (a HEIF's from libheif's own buffer). Pictures up to 25 megapixels read exactly as in 1.
-VERSION = "2"
+# 3: a photo's reading also lists its region and variant hashes, for matching copies cropped, captioned,
+# turned, mirrored or pasted into a collage (verify/matching/).
+VERSION = "3"
 KINDS = frozenset({"photo", "video"})
 
 ALGORITHM = "phash-64"
@@ -95,9 +99,15 @@ def _extract_photo(image: Image.Image, path: Path, artifacts_dir: Path) -> dict:
     if turned:
         width, height = height, width
     hashed = _hash(rgb)
+    if min(rgb.size) < regions.MIN_SIDE:
+        reason = f"The picture is only {rgb.width} x {rgb.height} pixels, too small for its hash to tell it from others"
+        hashed = {**hashed, "quality": "low", "low_quality_reason": reason}
     rgb.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
     rgb.save(artifacts_dir / "thumb.jpg", "JPEG", quality=THUMBNAIL_QUALITY)
+    usable = hashed["quality"] == "ok"
     return {
+        "regions": _region_hashes(regions.stored_regions(rgb)) if usable else [],
+        "variants": _region_hashes(regions.query_variants(rgb)) if usable else [],
         "algorithm": ALGORITHM,
         "hash": hashed["hash"],
         "quality": hashed["quality"],
@@ -106,6 +116,11 @@ def _extract_photo(image: Image.Image, path: Path, artifacts_dir: Path) -> dict:
         "height": height,
         "artifacts": ["thumb.jpg"],
     }
+
+
+def _region_hashes(pictures: list[tuple[str, Image.Image]]) -> list[dict]:
+    """Each region's or variant's label and hex hash; a near-uniform one (a blank quarter) is left out."""
+    return [{"label": h.label, "hash": f"{h.value:016x}"} for h in regions.hash_regions(pictures)]
 
 
 def _upright(image: Image.Image) -> Image.Image:

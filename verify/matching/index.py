@@ -1,0 +1,98 @@
+"""A multi-index hash table of 64-bit hashes: lookups within a Hamming distance in milliseconds at
+ten million hashes, where a scan of every hash would take a tenth of a second per query hash.
+
+Each hash is cut into CHUNKS pieces of 21 or 22 bits. Two hashes within distance d agree to within
+d // CHUNKS bits on at least one piece (pigeonhole), so a lookup probes, in each piece's table, every
+piece value that close to the query's, and counts the full distance only for the rows it finds there.
+A piece's table is the row numbers sorted by that piece and where each piece value starts among them.
+Pieces of about log2(hashes) bits keep a few rows per piece value at ten million hashes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import combinations
+
+import numpy as np
+
+HASH_BITS = 64
+CHUNKS = 3
+# (shift, width) of each piece: 22 + 21 + 21 bits.
+PIECES = ((0, 22), (22, 21), (43, 21))
+
+
+@lru_cache(maxsize=32)
+def _flips(width: int, radius: int) -> np.ndarray:
+    """Every `width`-bit mask with at most `radius` bits set."""
+    masks = [0]
+    for count in range(1, radius + 1):
+        masks += [sum(1 << bit for bit in bits) for bits in combinations(range(width), count)]
+    return np.array(masks, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Hits:
+    """Rows of the index within the distance of a query hash: row numbers, which query hash, and how far."""
+
+    rows: np.ndarray
+    queries: np.ndarray
+    distances: np.ndarray
+
+
+class MultiIndex:
+    """Unsigned 64-bit hashes, each with the item it belongs to and a region code, searchable by distance."""
+
+    def __init__(self, values: np.ndarray, owners: np.ndarray, regions: np.ndarray):
+        self.values = np.ascontiguousarray(values, dtype=np.uint64)
+        self.owners = np.ascontiguousarray(owners, dtype=np.int64)
+        self.regions = np.ascontiguousarray(regions, dtype=np.int16)
+        self._orders = []
+        self._starts = []
+        for chunk in range(CHUNKS):
+            pieces = self._piece(self.values, chunk)
+            self._orders.append(np.argsort(pieces, kind="stable").astype(np.int32))
+            counts = np.bincount(pieces, minlength=1 << PIECES[chunk][1])
+            self._starts.append(np.concatenate(([0], np.cumsum(counts))).astype(np.int32))
+            del pieces
+
+    @staticmethod
+    def _piece(values: np.ndarray, chunk: int) -> np.ndarray:
+        shift, width = PIECES[chunk]
+        return ((values >> np.uint64(shift)) & np.uint64((1 << width) - 1)).astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def nbytes(self) -> int:
+        arrays = [self.values, self.owners, self.regions, *self._orders, *self._starts]
+        return sum(array.nbytes for array in arrays)
+
+    def search(self, queries: np.ndarray, max_distance: int) -> Hits:
+        """Every row within `max_distance` bits of one of `queries` (unsigned 64-bit), once per query hash."""
+        queries = np.asarray(queries, dtype=np.uint64)
+        if not len(queries) or not len(self):
+            return Hits(np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.uint8))
+        radius = max_distance // CHUNKS
+        found = [self._probe(queries, chunk, _flips(PIECES[chunk][1], radius)) for chunk in range(CHUNKS)]
+        rows = np.concatenate([rows for rows, _ in found]).astype(np.int64)
+        positions = np.concatenate([positions for _, positions in found])
+        distances = np.bitwise_count(self.values[rows] ^ queries[positions])
+        near = distances <= max_distance
+        # A row found through several pieces is kept once per query hash (only the few near ones are sorted).
+        pairs, first = np.unique(rows[near] * len(queries) + positions[near], return_index=True)
+        return Hits(pairs // len(queries), (pairs % len(queries)).astype(np.int32), distances[near][first])
+
+    def _probe(self, queries: np.ndarray, chunk: int, flips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows whose piece `chunk` is within the flips of a query's, and which query each is for."""
+        probes = (self._piece(queries, chunk)[:, None] ^ flips[None, :]).ravel()
+        starts = self._starts[chunk][probes].astype(np.int64)
+        lengths = self._starts[chunk][probes + 1] - starts
+        total = int(lengths.sum())
+        if not total:
+            return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64)
+        # The positions start..end of every probed bucket, as one array, without a Python loop.
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        positions = np.repeat(np.arange(len(probes)) // len(flips), lengths)
+        return self._orders[chunk][offsets + np.arange(total)], positions
