@@ -350,3 +350,9 @@ TSA_TIMEOUT = envint("TSA_TIMEOUT", 30)
 TSA_SWEEP_SECONDS = envint("TSA_SWEEP_SECONDS", 5 * 60)
 CELERY_BEAT_SCHEDULE["retry-timestamps"] = {"task": "workers.tasks.retry_timestamps", "schedule": TSA_SWEEP_SECONDS}
 CELERY_BEAT_SCHEDULE["stamp-chain-heads"] = {"task": "workers.tasks.stamp_chain_heads", "schedule": 24 * 3600}
+
+# --- Embedded broker: messages written and taken atomically (issue 14) ---
+# kombu's filesystem transport lets a worker take a message file before it is written, and
+# the worker then stops consuming; workers/filesystem_broker.py renames whole files instead.
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT = "workers.filesystem_broker:Transport"
