@@ -13,7 +13,12 @@ MESSAGES = 300
 
 
 def connection(folder) -> Connection:
-    options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "polling_interval": 0.001}
+    options = {
+        "data_folder_in": str(folder),
+        "data_folder_out": str(folder),
+        "control_folder": str(folder / "control"),
+        "polling_interval": 0.001,
+    }
     return Connection("filesystem://", transport="workers.filesystem_broker:Transport", transport_options=options)
 
 
