@@ -54,7 +54,10 @@ RECORDED_OUTCOME = {
 
 @shared_task(name="workers.tasks.run_extraction", base=ExtractionTask, **RECORDED_OUTCOME)
 def run_extraction(extraction_id: int) -> str | None:
-    """Run one extractor on one media item; redelivery of a finished extraction does nothing."""
+    """Run one extractor on one media item; redelivery of a finished extraction does nothing.
+
+    The pipeline sends run_extractions; this one reads what was queued before readings travelled together.
+    """
     from verify import pipeline
 
     return pipeline.run_extraction(extraction_id)
