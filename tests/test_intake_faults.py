@@ -182,7 +182,7 @@ def test_it_leaves_readings_unsent_for_the_sweep_when_the_broker_is_down_at_comm
     def broker_down(args, **options):
         raise BrokerUnreachable("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.run_extraction, "apply_async", broker_down)
+    monkeypatch.setattr(tasks.run_extractions, "apply_async", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         item = ingest(case, jpeg_bytes(seed=10), desk).media_item
 
@@ -190,7 +190,7 @@ def test_it_leaves_readings_unsent_for_the_sweep_when_the_broker_is_down_at_comm
     assert CaseEvent.objects.filter(case=case, kind="media_collected").count() == 1
 
     sent = []
-    monkeypatch.setattr(tasks.run_extraction, "apply_async", lambda args, **options: sent.append(args[0]))
+    monkeypatch.setattr(tasks.run_extractions, "apply_async", lambda args, **options: sent.extend(args[0]))
     assert pipeline.requeue_stalled() == len(extractors_for("photo"))
     assert sorted(sent) == sorted(item.extractions.values_list("pk", flat=True))
     assert not item.extractions.filter(sent_at=None).exists()

@@ -95,7 +95,7 @@ def test_it_resends_stalled_extractions(desk, monkeypatch):
     item = ingest(case, jpeg_bytes(), desk).media_item
     MediaItem.objects.filter(pk=item.pk).update(collected_at=item.collected_at.replace(year=2020))
     sent = []
-    monkeypatch.setattr(tasks.run_extraction, "apply_async", lambda args, **options: sent.append(args[0]))
+    monkeypatch.setattr(tasks.run_extractions, "apply_async", lambda args, **options: sent.extend(args[0]))
     assert pipeline.requeue_stalled() == len(extractors_for("photo"))
     assert sorted(sent) == sorted(item.extractions.values_list("pk", flat=True))
 

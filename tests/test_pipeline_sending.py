@@ -17,7 +17,7 @@ from workers import tasks
 def sent(monkeypatch):
     """The extraction ids handed to the broker, in order."""
     handed = []
-    monkeypatch.setattr(tasks.run_extraction, "apply_async", lambda args, **options: handed.append(args[0]))
+    monkeypatch.setattr(tasks.run_extractions, "apply_async", lambda args, **options: handed.extend(args[0]))
     return handed
 
 
@@ -93,7 +93,11 @@ def test_it_records_one_outcome_when_a_second_delivery_claims_a_reading_under_wa
 
 def test_it_sends_the_screening_reading_to_its_own_queue(desk, monkeypatch, settings, media_root):
     queues = {}
-    monkeypatch.setattr(tasks.run_extraction, "apply_async", lambda args, queue: queues.__setitem__(args[0], queue))
+    monkeypatch.setattr(
+        tasks.run_extractions,
+        "apply_async",
+        lambda args, queue, **limits: queues.update(dict.fromkeys(args[0], queue)),
+    )
     case = make_case(by=desk, stage="triage")
     item = intake.ingest_stream(
         case=case, source=io.BytesIO(jpeg_bytes()), original_name="a.jpg", by=desk, origin="t"

@@ -80,25 +80,33 @@ def _due_for_sending(now: datetime) -> QuerySet[Extraction]:
 
 
 def send_extractions(extractions: QuerySet[Extraction]) -> int:
-    """Send one task per extraction and note when; returns how many were sent.
+    """Send the extractions as tasks and note when; returns how many extractions were sent.
 
+    A file's readings for one queue travel in one task (run_extractions), so a file costs the
+    broker one message for its first readings and one for its screening, not one per reading;
+    every file's first readings are sent before any file's screening.
     A broker that cannot be reached stops the sending without an error: what was not sent keeps an
     empty or old `sent_at`, and the stalled-extraction sweep sends it once the broker is back.
     """
-    from workers.tasks import run_extraction
+    from workers.tasks import run_extractions
 
+    batches: dict[tuple[str, int], list[int]] = {}
+    rows = extractions.order_by("pk").values_list("pk", "media_item_id", "extractor")
+    for extraction_id, item_id, extractor in rows:
+        batches.setdefault((queue_for(extractor), item_id), []).append(extraction_id)
+    screening_last = sorted(batches.items(), key=lambda batch: batch[0][0] == settings.EXTRACTION_SCREENING_QUEUE)
     sent = []
-    for extraction_id, extractor in extractions.order_by("pk").values_list("pk", "extractor"):
+    for (queue, _), extraction_ids in screening_last:
         try:
-            run_extraction.apply_async((extraction_id,), queue=queue_for(extractor))
+            run_extractions.apply_async((extraction_ids,), queue=queue, **batch_time_limits(len(extraction_ids)))
         except BROKER_ERRORS as exc:
             log.warning(
-                "Broker unreachable (%s); the stalled-extraction sweep will send extraction %s and the rest",
+                "Broker unreachable (%s); the stalled-extraction sweep will send extractions %s and the rest",
                 exc,
-                extraction_id,
+                extraction_ids,
             )
             break
-        sent.append(extraction_id)
+        sent += extraction_ids
     if sent:
         try:
             Extraction.objects.filter(pk__in=sent, status=Extraction.Status.PENDING).update(sent_at=timezone.now())
@@ -107,6 +115,13 @@ def send_extractions(extractions: QuerySet[Extraction]) -> int:
             # whose extraction already has an outcome does nothing.
             log.warning("Could not note that extractions %s were sent", sent, exc_info=True)
     return len(sent)
+
+
+def batch_time_limits(count: int) -> dict[str, int]:
+    """The soft and hard time limits of a task that runs `count` readings: each reading's share of the soft
+    limit, and the same grace after it as one reading gets."""
+    soft, hard = settings.CELERY_TASK_SOFT_TIME_LIMIT, settings.CELERY_TASK_TIME_LIMIT
+    return {"soft_time_limit": soft * count, "time_limit": soft * count + hard - soft}
 
 
 def queue_for(extractor: str) -> str:
@@ -147,8 +162,29 @@ def _finish(extraction: Extraction, status: str, *, result: dict | None = None, 
     extraction.save(update_fields=["status", "result", "error", "finished_at", "attempts"])
 
 
-def run_extraction(extraction_id: int) -> str | None:
-    """Run one extractor on one file and record its outcome; a redelivered task does nothing twice."""
+def run_extractions(extraction_ids: list[int]) -> list[str | None]:
+    """Run several readings of one file one after the other, each recorded as run_extraction records it.
+
+    When the task's soft time limit stops a reading, the readings after it are sent again in tasks
+    of their own rather than run in the little time left before the hard limit.
+    """
+    outcomes: list[str | None] = []
+    for position, extraction_id in enumerate(extraction_ids):
+        outcome = run_extraction(extraction_id, batch_size=len(extraction_ids))
+        outcomes.append(outcome)
+        if outcome == Extraction.Status.TIMED_OUT:
+            send_extractions(
+                Extraction.objects.filter(pk__in=extraction_ids[position + 1 :], status=Extraction.Status.PENDING)
+            )
+            break
+    return outcomes
+
+
+def run_extraction(extraction_id: int, *, batch_size: int = 1) -> str | None:
+    """Run one extractor on one file and record its outcome; a redelivered task does nothing twice.
+
+    `batch_size` is how many readings the task runs in all (they share its time limit).
+    """
     extraction = _claim(extraction_id)
     if extraction is None:
         # A redelivery of a finished extraction, or one just given up on after too many
@@ -161,7 +197,7 @@ def run_extraction(extraction_id: int) -> str | None:
     fixity.forget_derived(item, module.NAME)
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True, exist_ok=True)  # a second delivery may be reading the same file
-    status, result, error = _read(module, item, out_dir)
+    status, result, error = _read(module, item, out_dir, batch_size=batch_size)
     fixity.record_derived(item, module.NAME, out_dir)
     if not _finish_claimed(extraction, status, result=result, error=error):
         log.warning(
@@ -186,7 +222,7 @@ def _finish_claimed(extraction: Extraction, status: str, *, result: dict | None,
     return True
 
 
-def _read(module: ModuleType, item: MediaItem, out_dir: Path) -> tuple[str, dict | None, str]:
+def _read(module: ModuleType, item: MediaItem, out_dir: Path, *, batch_size: int = 1) -> tuple[str, dict | None, str]:
     """Run one extractor on the item's file: its outcome as (status, result, error).
 
     Whatever the extractor raises becomes an outcome, except a database that is briefly
@@ -200,11 +236,7 @@ def _read(module: ModuleType, item: MediaItem, out_dir: Path) -> tuple[str, dict
     except ExtractionFailed as exc:
         return Extraction.Status.FAILED, None, str(exc)
     except SoftTimeLimitExceeded:
-        return (
-            Extraction.Status.TIMED_OUT,
-            None,
-            f"Reading the file took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped.",
-        )
+        return Extraction.Status.TIMED_OUT, None, _stopped_by_time_limit(time.monotonic() - started, batch_size)
     except (OperationalError, InterfaceError):
         raise
     except Exception as exc:
@@ -218,6 +250,17 @@ def _read(module: ModuleType, item: MediaItem, out_dir: Path) -> tuple[str, dict
         )
     result["seconds"] = round(time.monotonic() - started, 3)
     return Extraction.Status.OK, result, ""
+
+
+def _stopped_by_time_limit(seconds: float, batch_size: int) -> str:
+    limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
+    if batch_size == 1:
+        return f"Reading the file took longer than {limit} s and was stopped."
+    # The file's other readings, run before this one in the same task, used part of the time.
+    return (
+        f"Reading the file was stopped after {seconds:.0f} s, when the {batch_size} readings of this file "
+        f"run together had taken their {limit * batch_size} s."
+    )
 
 
 def _exception_name(exc: BaseException) -> str:
@@ -243,6 +286,18 @@ def record_stopped_by_time_limit(extraction_id: int, *, seconds: float) -> str |
         )
     after_outcome(extraction.media_item, extractor=extraction.extractor)
     return extraction.status
+
+
+def record_batch_stopped_by_time_limit(extraction_ids: list[int], *, seconds: float) -> None:
+    """The worker killed a task of several readings at its hard time limit: the reading it was running is
+    recorded as timed out, and those it had not reached are sent again in tasks of their own."""
+    running = Extraction.objects.filter(pk__in=extraction_ids, status=Extraction.Status.RUNNING)
+    now = timezone.now()
+    for extraction_id, started_at in running.values_list("pk", "started_at"):
+        # Its own time, not the task's: the readings before it used part of the task's limit.
+        ran = (now - started_at).total_seconds() if started_at else seconds
+        record_stopped_by_time_limit(extraction_id, seconds=round(min(ran, seconds)))
+    send_extractions(Extraction.objects.filter(pk__in=extraction_ids, status=Extraction.Status.PENDING))
 
 
 def after_outcome(item: MediaItem, *, extractor: str | None = None) -> None:

@@ -363,3 +363,9 @@ MATCH_ACCEPT_DISTANCE = envint("MATCH_ACCEPT_DISTANCE", 3)
 MATCH_CANDIDATE_DISTANCE = envint("MATCH_CANDIDATE_DISTANCE", 8)
 MATCH_MAX_CANDIDATES = envint("MATCH_MAX_CANDIDATES", 8)
 MATCH_MIN_INLIERS = envint("MATCH_MIN_INLIERS", 35)
+
+# Embedded broker: messages written and taken atomically.
+# kombu's filesystem transport lets a worker take a message file before it is written, and
+# the worker then stops consuming; workers/filesystem_broker.py renames whole files instead.
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT = "workers.filesystem_broker:Transport"

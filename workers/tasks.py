@@ -26,13 +26,16 @@ class ExtractionTask(Task):
             return
         from verify import pipeline
 
-        extraction_id = args[0] if args else kwargs["extraction_id"]
+        extraction_ids = args[0] if args else kwargs.get("extraction_ids", kwargs.get("extraction_id"))
         seconds = exc.args[0] if exc.args and isinstance(exc.args[0], int | float) else settings.CELERY_TASK_TIME_LIMIT
         try:
-            pipeline.record_stopped_by_time_limit(extraction_id, seconds=seconds)
+            if isinstance(extraction_ids, list):
+                pipeline.record_batch_stopped_by_time_limit(extraction_ids, seconds=seconds)
+            else:
+                pipeline.record_stopped_by_time_limit(extraction_ids, seconds=seconds)
         except TRANSIENT_ERRORS:
             # The stalled-extraction sweep re-sends it later; the worker itself must not fail here.
-            log.exception("Could not record extraction %s as stopped by the time limit", extraction_id)
+            log.exception("Could not record extraction(s) %s as stopped by the time limit", extraction_ids)
 
 
 # A task whose outcome is a row: redelivered when its worker dies, retried only for the database,
@@ -51,10 +54,21 @@ RECORDED_OUTCOME = {
 
 @shared_task(name="workers.tasks.run_extraction", base=ExtractionTask, **RECORDED_OUTCOME)
 def run_extraction(extraction_id: int) -> str | None:
-    """Run one extractor on one media item; redelivery of a finished extraction does nothing."""
+    """Run one extractor on one media item; redelivery of a finished extraction does nothing.
+
+    The pipeline sends run_extractions; this one reads what was queued before readings travelled together.
+    """
     from verify import pipeline
 
     return pipeline.run_extraction(extraction_id)
+
+
+@shared_task(name="workers.tasks.run_extractions", base=ExtractionTask, **RECORDED_OUTCOME)
+def run_extractions(extraction_ids: list[int]) -> list[str | None]:
+    """Run several readings of one media item in turn (what the pipeline sends); finished ones are skipped."""
+    from verify import pipeline
+
+    return pipeline.run_extractions(extraction_ids)
 
 
 @shared_task(

@@ -15,6 +15,7 @@ import subprocess
 from datetime import datetime
 from pathlib import Path
 
+from workers.extractors import exiftool_session
 from workers.extractors.base import ExtractionFailed, Unsupported
 
 NAME = "exiftool"
@@ -25,6 +26,10 @@ EXIFTOOL_TIMEOUT_S = 30
 # -G1: tags named by the group they came from ("ExifIFD:DateTimeOriginal"); -n: numbers, not prose;
 # -struct: XMP structures as JSON; -a: duplicates too; -api LargeFileSupport: files over 2 GB.
 COMMAND = ("exiftool", "-j", "-G1", "-n", "-a", "-struct", "-api", "LargeFileSupport=1", "-charset", "filename=utf8")
+# ExifTool (12.57) defines the tags of these groups as it meets them and keeps the definitions for the next
+# file it reads, which then reads differently (a C2PA claim's generator info read after another claim's
+# comes out as one value, not a list): after a file with any, the session starts a fresh ExifTool.
+STATEFUL_GROUPS = ("CBOR:", "JUMBF:")
 # Groups that describe the file on disk, not what it says about itself.
 LOCAL_GROUPS = ("System:", "ExifTool:", "SourceFile")
 
@@ -97,20 +102,31 @@ def readings(tags: dict) -> dict:
 
 def run_exiftool(path: Path) -> dict:
     """ExifTool's tags of the file, or ExtractionFailed saying why there are none."""
+    target = str(Path(path).resolve())  # absolute, so never taken for an option
     try:
-        completed = subprocess.run(  # noqa: S603
-            [*COMMAND, "--", str(Path(path).resolve())], capture_output=True, timeout=EXIFTOOL_TIMEOUT_S, check=False
-        )
+        if "\n" in target:
+            # The session's argument pipe takes one argument a line.
+            completed = subprocess.run(  # noqa: S603
+                [*COMMAND, "--", target], capture_output=True, timeout=EXIFTOOL_TIMEOUT_S, check=False
+            )
+            stdout, stderr = completed.stdout, completed.stderr
+        else:
+            answer = exiftool_session.session.read([*COMMAND[1:], target], timeout=EXIFTOOL_TIMEOUT_S)
+            stdout, stderr = answer.stdout, answer.stderr
+            if any(f'"{group}'.encode() in stdout for group in STATEFUL_GROUPS):
+                exiftool_session.session.stop()
     except FileNotFoundError as error:
         raise ExtractionFailed("exiftool is not installed (Debian: libimage-exiftool-perl).") from error
-    except subprocess.TimeoutExpired as error:
+    except (subprocess.TimeoutExpired, exiftool_session.SessionTimeout) as error:
         raise ExtractionFailed(f"exiftool gave up after {EXIFTOOL_TIMEOUT_S} s without finishing the file.") from error
+    except OSError as error:
+        raise ExtractionFailed(f"exiftool stopped while reading the file ({error}).") from error
     try:
-        found = json.loads(completed.stdout.decode("utf-8", errors="replace") or "[]")
+        found = json.loads(stdout.decode("utf-8", errors="replace") or "[]")
     except json.JSONDecodeError as error:
         raise ExtractionFailed(f"exiftool's output could not be read as JSON ({error.msg}).") from error
     if not found or not isinstance(found[0], dict):
-        reason = completed.stderr.decode("utf-8", errors="replace").strip() or "no output"
+        reason = stderr.decode("utf-8", errors="replace").strip() or "no output"
         raise ExtractionFailed(_sentence(f"exiftool read nothing from the file: {reason}"))
     return {key: _storable(value) for key, value in found[0].items()}
 

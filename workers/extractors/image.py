@@ -20,10 +20,12 @@ from workers.extractors.imaging import (
     UPRIGHT,
     has_detail,
     heif_rgb_within,
+    keep_decoded,
     open_header,
     too_large_to_decode,
 )
 from workers.extractors.jpeg_tables import IJG_CHROMINANCE, IJG_LUMINANCE, nearest_quality
+from workers.extractors.perceptual import THUMBNAIL_SIZE
 
 NAME = "image"
 # 3: a picture over the desk's decoding limit (imaging.MAX_DECODE_PIXELS, 50 megapixels after any
@@ -85,7 +87,11 @@ def extract(path: Path, artifacts_dir: Path) -> dict:
         image.verify()
     # verify() leaves the image unusable, so the decode opens the file again.
     with _translated_errors(file_size), _open(path, file_size) as image:
-        if image.format in JPEG_FORMATS:
+        if image.format == "JPEG":
+            # libjpeg reads every coefficient at reduced scale too, so truncation still shows; at the scale
+            # the perceptual reader asks for, which then hashes this decode instead of making its own.
+            image.draft(image.mode, (THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+        elif image.format in JPEG_FORMATS:
             # libjpeg decodes every coefficient at 1/8 scale too, so truncation still shows,
             # with 1/64 of the memory.
             image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
@@ -97,6 +103,8 @@ def extract(path: Path, artifacts_dir: Path) -> dict:
             heif_rgb_within(image, path, FULL_SIZE_PIXELS)
         else:
             image.load()
+            if image.format == "JPEG":
+                keep_decoded(path, image)
     return result
 
 

@@ -169,6 +169,37 @@ def heif_rgb_within(image: Image.Image, path: Path, max_pixels: int) -> Image.Im
     return reduced
 
 
+# The last JPEG a reader decoded at reduced scale in this process, for the next reader of the same file that
+# asks for the same scale: the image reader, which decodes only to prove the data whole, leaves it for the
+# perceptual reader, which hashes it. Reading the entropy-coded data is most of any JPEG decode's cost.
+_kept_decode: tuple[tuple, Image.Image] | None = None
+_kept_decode_lock = threading.Lock()
+
+
+def keep_decoded(path: Path, decoded: Image.Image) -> None:
+    """Keep a copy of this decoded JPEG (opened from `path`, drafted and loaded) for take_decoded; one at a time."""
+    global _kept_decode
+    copy = decoded.copy()  # its pixels, info and EXIF; the reader closes its own
+    with _kept_decode_lock:
+        _kept_decode = (_decode_key(path, decoded), copy)
+
+
+def take_decoded(path: Path, drafted: Image.Image) -> Image.Image | None:
+    """The kept decode of this file at the size and mode `drafted` (opened and drafted, not loaded) would
+    decode to, handed over once; None when there is none."""
+    global _kept_decode
+    with _kept_decode_lock:
+        kept, _kept_decode = _kept_decode, None
+    if drafted.format != "JPEG" or kept is None or kept[0] != _decode_key(path, drafted):
+        return None
+    return kept[1]
+
+
+def _decode_key(path: Path, image: Image.Image) -> tuple:
+    stat = Path(path).stat()
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, image.format, image.mode, image.size)
+
+
 def orientation(image: Image.Image) -> int:
     """The EXIF orientation (1 to 8); 1 when the EXIF is missing or unreadable."""
     try:

@@ -94,8 +94,11 @@ def _extract_photo(image: Image.Image, path: Path, artifacts_dir: Path) -> dict:
     if image.format == "HEIF" and width * height > FULL_SIZE_PIXELS:
         rgb, turned = heif_rgb_within(image, path, WORKING_PIXELS), False  # libheif has turned it already
     else:
-        decode(image, path)
-        rgb, turned = _upright_rgb(image)
+        # The image reader's decode of the same JPEG at this scale, when it ran just before in this process.
+        decoded = imaging.take_decoded(path, image)
+        if decoded is None:
+            decode(image, path)
+        rgb, turned = _upright_rgb(decoded or image)
     if turned:
         width, height = height, width
     hashed = _hash(rgb)

@@ -1,0 +1,63 @@
+"""kombu's filesystem transport (the embedded broker of `make run`), with messages written and taken atomically.
+
+kombu creates a message's file under its final name and then writes it, while a worker takes any file with
+that name: a worker polling at the wrong moment takes the file still empty, fails to parse it and stops
+consuming. Here a message is written under a name no worker takes and renamed into the queue once whole,
+and a worker takes a message by renaming it within the folder (atomic, so two workers never both take it)
+rather than by moving it to the temporary folder, which is a copy when that is another file system.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from queue import Empty
+from time import monotonic
+
+from kombu.exceptions import ChannelError
+from kombu.transport import filesystem
+from kombu.utils.encoding import bytes_to_str, str_to_bytes
+from kombu.utils.json import dumps, loads
+
+# Suffixes that keep a file out of every queue: `<stamp>_<uuid>.<queue>.msg` is what a worker takes.
+WRITING, TAKEN = ".writing", ".taken"
+
+
+class Channel(filesystem.Channel):
+    def _put(self, queue: str, payload: dict, **kwargs: object) -> None:
+        """Put the message onto the queue: written whole under a temporary name, then renamed into place."""
+        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        final = os.path.join(self.data_folder_out, name)
+        try:
+            with open(final + WRITING, "wb") as file:
+                file.write(str_to_bytes(dumps(payload)))
+            os.replace(final + WRITING, final)
+        except OSError as exc:
+            raise ChannelError(f"Cannot add file {final!r} to directory") from exc
+
+    def _get(self, queue: str) -> dict:
+        """Take the oldest message of the queue, or raise Empty."""
+        if self.store_processed:
+            return super()._get(queue)
+        wanted = f"{queue}.msg"
+        for name in sorted(os.listdir(self.data_folder_in)):
+            if name.partition(".")[2] != wanted:
+                continue
+            path = os.path.join(self.data_folder_in, name)
+            taken = f"{path}{TAKEN}-{os.getpid()}"
+            try:
+                os.rename(path, taken)
+            except OSError:
+                continue  # another worker took it first
+            try:
+                with open(taken, "rb") as file:
+                    payload = file.read()
+                os.remove(taken)
+            except OSError as exc:
+                raise ChannelError(f"Cannot read file {taken!r} from queue.") from exc
+            return loads(bytes_to_str(payload))
+        raise Empty()
+
+
+class Transport(filesystem.Transport):
+    Channel = Channel
