@@ -90,8 +90,9 @@ def test_it_shows_each_file_with_its_readings_on_the_case_page(desk_client, desk
     panel = desk_client.get(reverse("admin:verify_case_media_panel", args=[case.pk])).content.decode()
     assert f"All {readers} readings have an outcome" in panel
     assert 'data-pending="0"' in panel
-    assert "Raw readings" in panel
-    assert reverse("media-artifact", args=[item.sha256, "perceptual", "thumb.jpg"]) in panel
+    assert reverse("media-artifact", args=[item.sha256, "perceptual", "thumb.jpg"]) in panel  # the card's thumbnail
+    details = desk_client.get(reverse("admin:verify_case_file_details", args=[case.pk, item.pk])).content.decode()
+    assert "Raw readings" in details and item.sha256 in details
 
 
 def test_it_serves_evidence_only_to_logged_in_desk_users(client, desk):

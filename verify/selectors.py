@@ -1,6 +1,7 @@
 """Reads that more than one caller needs, shaped so their cost does not grow with rows."""
 
-from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -17,7 +18,7 @@ from verify.models import (
     Sighting,
     Verdict,
 )
-from verify.workflow import OPEN_STAGES
+from verify.workflow import OPEN_STAGES, REVIEWER
 
 
 def media_count() -> Coalesce:
@@ -35,6 +36,11 @@ def case_list(queryset: QuerySet[Case] | None = None) -> QuerySet[Case]:
         Prefetch("assignments", queryset=Assignment.objects.select_related("user")),
         "tags",
     )
+
+
+def active_reviewers() -> QuerySet:
+    """The people who can be assigned to cases: active reviewers, and superusers, who hold every role."""
+    return get_user_model().objects.filter(Q(groups__name=REVIEWER) | Q(is_superuser=True), is_active=True).distinct()
 
 
 def overdue_cases(now=None) -> QuerySet[Case]:

@@ -1,0 +1,128 @@
+"""The case page as a workspace: its live parts, their versions, and the refresh that sends only what changed."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from verify import case_story, intake, media_panel, selectors, workflow
+from verify.models import Assignment, Case, ChecklistItem
+from verify.record import versions
+from verify.workflow import EDITOR, REVIEWER, Stage
+from verify.workspace import gallery, moves
+
+# The sections that refresh together while files are read; each file's card is one more, keyed by its id.
+SECTIONS = ("progress", "summary", "story")
+# A CSRF token is masked afresh on every render: it says nothing about whether a section changed.
+CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
+CHECKLIST_STAGES = (Stage.TRIAGE, Stage.COLLECTING, Stage.IN_REVIEW)
+
+
+def _version(html: str) -> str:
+    return hashlib.blake2b(CSRF_INPUT.sub("", html).encode(), digest_size=4).hexdigest()
+
+
+def live_parts(request: HttpRequest, case: Case) -> dict:
+    """The HTML of each live section and of each file's card, their versions, and how much is still being read."""
+    context = {
+        **gallery.gallery_context(case),
+        **case_story.story_context(case),
+        "can_add_media": bool(workflow.roles_of(request.user) & intake.INTAKE_ROLES),
+        "sensitive": case.is_graphic,
+    }
+    sections = {
+        "progress": render_to_string("admin/verify/case/workspace/progress.html", context, request),
+        "summary": render_to_string("admin/verify/case/workspace/flag_summary.html", context),
+        "story": render_to_string("admin/verify/case/story.html", context),
+    }
+    card_context = {"case": case, "sensitive": case.is_graphic}
+    files = {
+        str(card["item"].pk): render_to_string("admin/verify/case/workspace/card.html", {**card_context, "card": card})
+        for card in context["cards"]
+    }
+    known = "_".join(f"{key}.{_version(html)}" for key, html in [*sections.items(), *files.items()])
+    panel = context["panel"]
+    return {
+        "sections": sections,
+        "files": files,
+        "known": known,
+        "pending": panel["pending"] + panel["downloads_pending"],
+        "cards": len(files),
+    }
+
+
+def _parse_known(value: str) -> dict[str, str]:
+    pairs = (part.partition(".") for part in value.split("_") if part)
+    return {key: version for key, _, version in pairs}
+
+
+def live_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse:
+    """What changed on the case page since the versions in `known`: 304 when nothing did, else only the changed parts.
+
+    Sections and cards the page already holds at the same version are left out; the page
+    swaps in the ones sent, so an open file stays open and nothing else is redrawn."""
+    case = media_panel.case_for(request, case_id)
+    parts = live_parts(request, case)
+    asked = request.GET.get("known", "")
+    if asked == parts["known"]:
+        return HttpResponseNotModified()
+    held = _parse_known(asked)
+    now = _parse_known(parts["known"])
+    return JsonResponse(
+        {
+            "known": parts["known"],
+            "pending": parts["pending"],
+            "sections": {key: html for key, html in parts["sections"].items() if held.get(key) != now[key]},
+            "files": {key: html for key, html in parts["files"].items() if held.get(key) != now[key]},
+            # Files no longer in the case (their cards are dropped), and the order of those that are.
+            "order": list(parts["files"]),
+        }
+    )
+
+
+def media_panel_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse:
+    """The media panel alone (progress, links, captures and the gallery), as the case page draws it."""
+    case = media_panel.case_for(request, case_id)
+    return TemplateResponse(
+        request, "admin/verify/case/workspace/media.html", {"case": case, "live": live_parts(request, case)}
+    )
+
+
+def work_panel(case: Case, user, assignments: list[Assignment]) -> dict:
+    """The reviewer's panel beside the evidence: the checklist's answers so far, and the forms this person may open."""
+    roles = workflow.roles_of(user)
+    assigned = any(a.user_id == user.pk for a in assignments)
+    checklist = list(case.checklist.all())
+    return {
+        "checklist": checklist,
+        "open_required": sum(item.required and item.status == ChecklistItem.Status.OPEN for item in checklist),
+        "checklist_url": reverse("admin:verify_case_checklist", args=[case.pk])
+        if (assigned or EDITOR in roles) and case.stage in CHECKLIST_STAGES
+        else "",
+        "propose_url": reverse("admin:verify_case_propose_verdict", args=[case.pk])
+        if assigned and REVIEWER in roles and case.stage == Stage.IN_REVIEW
+        else "",
+        "review_url": reverse("admin:verify_case_review_verdict", args=[case.pk])
+        if EDITOR in roles and case.stage == Stage.AWAITING_APPROVAL
+        else "",
+    }
+
+
+def workspace_context(request: HttpRequest, case: Case) -> dict:
+    """Everything the workspace above the case's record shows: header, moves, live parts, and the work panel."""
+    assignments = list(case.assignments.select_related("user").order_by("role"))
+    return {
+        "assignments": assignments,
+        "moves": moves.next_moves(case, request.user, assignments=assignments),
+        "reviewer_choices": selectors.active_reviewers().order_by("first_name", "last_name", "username"),
+        "role_choices": Assignment.Role.choices,
+        "token": versions.token_for(case),
+        "live": live_parts(request, case),
+        "work": work_panel(case, request.user, assignments),
+        "sensitive": case.is_graphic,
+    }
