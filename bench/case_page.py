@@ -97,7 +97,7 @@ def make_case(files: int, reviewer, desk):
     services.add_sighting(case=case, by=desk, platform="telegram", account="@channel", url="https://t.me/c/1")
     items = MediaItem.objects.bulk_create(
         MediaItem(
-            sha256=f"{files:04x}{number:060x}",
+            sha256=f"{number:012x}{files:052x}",
             kind="photo",
             mime_type="image/jpeg",
             size=2_000_000 + number,

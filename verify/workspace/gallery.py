@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 
 from django.conf import settings
@@ -50,6 +51,24 @@ def card(entry: dict, item_flags: list[Flag], damaged: bool) -> dict:
         "flag_counts": [(severity, counts[severity]) for severity in SEVERITIES if counts[severity]],
         "damaged": damaged,
     }
+
+
+def card_version(card: dict, *, sensitive: bool) -> str:
+    """A short digest of everything a card shows: it changes exactly when the card would be drawn differently."""
+    item = card["item"]
+    shown = (
+        item.original_name,
+        item.kind,
+        item.size,
+        item.width,
+        item.height,
+        item.duration,
+        item.captured_at_text,
+        [thumb["url"] for thumb in card["thumbnails"]],
+        *(card[key] for key in ("reading", "finished", "readings", "failed", "has_gps", "flag_counts", "damaged")),
+        sensitive,
+    )
+    return hashlib.blake2b(repr(shown).encode(), digest_size=4).hexdigest()
 
 
 def _thumbnails(item: MediaItem, perceptual: Extraction | None) -> list[dict]:

@@ -20,6 +20,7 @@ from verify.workspace import gallery, moves
 SECTIONS = ("progress", "summary", "story")
 # A CSRF token is masked afresh on every render: it says nothing about whether a section changed.
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
+CARD_SEPARATOR = "\x1e"
 CHECKLIST_STAGES = (Stage.TRIAGE, Stage.COLLECTING, Stage.IN_REVIEW)
 
 
@@ -28,7 +29,10 @@ def _version(html: str) -> str:
 
 
 def live_parts(request: HttpRequest, case: Case) -> dict:
-    """The HTML of each live section and of each file's card, their versions, and how much is still being read."""
+    """The HTML of each live section, each file's card and its version, and how much is still being read.
+
+    A section's version is a digest of its HTML; a card's, of what it shows (gallery.card_version),
+    so that only the cards that changed are drawn again."""
     context = {
         **gallery.gallery_context(case),
         **case_story.story_context(case),
@@ -40,20 +44,32 @@ def live_parts(request: HttpRequest, case: Case) -> dict:
         "summary": render_to_string("admin/verify/case/workspace/flag_summary.html", context),
         "story": render_to_string("admin/verify/case/story.html", context),
     }
-    card_context = {"case": case, "sensitive": case.is_graphic}
-    files = {
-        str(card["item"].pk): render_to_string("admin/verify/case/workspace/card.html", {**card_context, "card": card})
-        for card in context["cards"]
+    cards = {str(card["item"].pk): card for card in context["cards"]}
+    versions_now = {
+        **{key: _version(html) for key, html in sections.items()},
+        **{key: gallery.card_version(card, sensitive=case.is_graphic) for key, card in cards.items()},
     }
-    known = "_".join(f"{key}.{_version(html)}" for key, html in [*sections.items(), *files.items()])
     panel = context["panel"]
     return {
+        "case": case,
         "sections": sections,
-        "files": files,
-        "known": known,
+        "cards": cards,
+        "versions": versions_now,
+        "known": "_".join(f"{key}.{version}" for key, version in versions_now.items()),
         "pending": panel["pending"] + panel["downloads_pending"],
-        "cards": len(files),
+        "sensitive": case.is_graphic,
     }
+
+
+def render_cards(live: dict, keys) -> dict[str, str]:
+    """The HTML of the cards `keys`, in one rendering."""
+    chosen = [live["cards"][key] for key in keys]
+    html = render_to_string(
+        "admin/verify/case/workspace/cards.html",
+        {"case": live["case"], "cards": chosen, "sensitive": live["sensitive"]},
+    )
+    # cards.html ends each card with a record separator, so that one rendering yields them one by one.
+    return dict(zip(keys, html.split(CARD_SEPARATOR)[: len(chosen)], strict=True))
 
 
 def _parse_known(value: str) -> dict[str, str]:
@@ -72,15 +88,16 @@ def live_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse:
     if asked == parts["known"]:
         return HttpResponseNotModified()
     held = _parse_known(asked)
-    now = _parse_known(parts["known"])
+    now = parts["versions"]
+    changed_cards = [key for key in parts["cards"] if held.get(key) != now[key]]
     return JsonResponse(
         {
             "known": parts["known"],
             "pending": parts["pending"],
             "sections": {key: html for key, html in parts["sections"].items() if held.get(key) != now[key]},
-            "files": {key: html for key, html in parts["files"].items() if held.get(key) != now[key]},
-            # Files no longer in the case (their cards are dropped), and the order of those that are.
-            "order": list(parts["files"]),
+            "files": render_cards(parts, changed_cards),
+            # The files the case holds, in order: a card not among them is dropped.
+            "order": list(parts["cards"]),
         }
     )
 

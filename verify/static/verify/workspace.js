@@ -9,13 +9,19 @@
       .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); });
   }
 
+  // The container names file 0's details; each card's file id takes its place.
+  function detailsUrl(fileId) {
+    var template = document.getElementById("vd-media").dataset.detailsUrl;
+    return template.replace(/\/0\/details\/$/, "/" + fileId + "/details/");
+  }
+
   // A file's details: fetched the first time its card opens, and again if the card was redrawn while open.
   function loadDetails(details) {
     var body = details.querySelector(".vd-card-body");
     if (!body || details.dataset.loaded === "yes") return;
     details.dataset.loaded = "yes";
     body.textContent = "Loading the file's details…";
-    fetchPage(details.dataset.detailsUrl)
+    fetchPage(detailsUrl(details.closest("[data-file]").dataset.file))
       .then(function (html) {
         body.innerHTML = html;
         document.dispatchEvent(new CustomEvent("vd:details-loaded", { detail: body }));
@@ -27,7 +33,7 @@
   }
 
   function watchCards(root) {
-    root.querySelectorAll("details.vd-card-details").forEach(function (details) {
+    root.querySelectorAll(".vd-card > details").forEach(function (details) {
       details.addEventListener("toggle", function () { if (details.open) loadDetails(details); });
       if (details.open) loadDetails(details);
     });
@@ -37,7 +43,7 @@
   function openFromHash() {
     if (!location.hash) return;
     var card = document.getElementById(location.hash.slice(1));
-    var details = card && card.querySelector("details.vd-card-details");
+    var details = card && card.querySelector(".vd-card > details");
     if (details) details.open = true;
   }
 
@@ -84,19 +90,19 @@
     var fresh = holder.firstElementChild;
     var current = gallery.querySelector('[data-file="' + id + '"]');
     if (current) {
-      var wasOpen = current.querySelector("details.vd-card-details[open]");
+      var wasOpen = current.querySelector(".vd-card > details[open]");
       var oldBody = current.querySelector(".vd-card-body");
       current.replaceWith(fresh);
       if (wasOpen) {
         // The details a reviewer is reading stay open, and are read again: the file's readings changed.
-        fresh.querySelector("details.vd-card-details").open = true;
+        fresh.querySelector(".vd-card > details").open = true;
         if (oldBody) fresh.querySelector(".vd-card-body").replaceWith(oldBody);
       }
     } else {
       gallery.appendChild(fresh);
     }
     watchCards(fresh);
-    if (wasOpen) loadDetails(fresh.querySelector("details.vd-card-details"));
+    if (wasOpen) loadDetails(fresh.querySelector(".vd-card > details"));
   }
 
   function apply(container, change) {
