@@ -52,20 +52,21 @@ def overdue_cases(now=None) -> QuerySet[Case]:
 def case_media_panel(case: Case) -> dict:
     """Each of the case's media items with its extractions, and the pipeline's progress, in three queries.
 
-    Readings' results can be large and the gallery shows none of them but the previews: only the
-    perceptual reader's result is loaded (a file's details read the rest when it is opened)."""
-    readings = Extraction.objects.defer("result", "error").order_by("extractor")
+    A case can hold hundreds of files with five readings each: the readings come with their
+    outcome only, and of their results only the perceptual reader's (the previews) is loaded;
+    a file's details read the rest when it is opened."""
     links = list(
-        case.case_media.select_related("media_item", "added_by")
-        .prefetch_related(Prefetch("media_item__extractions", queryset=readings))
-        .order_by("added_at")
+        case.case_media.select_related("media_item", "added_by").defer("media_item__disagreements").order_by("added_at")
     )
+    readings: dict[int, dict[str, Extraction]] = {}
+    for reading in Extraction.objects.filter(media_item__cases=case).only("media_item_id", "extractor", "status"):
+        readings.setdefault(reading.media_item_id, {})[reading.extractor] = reading
     previews = dict(
         Extraction.objects.filter(media_item__cases=case, extractor="perceptual").values_list("media_item_id", "result")
     )
     items, total, finished = [], 0, 0
     for link in links:
-        extractions = {e.extractor: e for e in link.media_item.extractions.all()}
+        extractions = dict(sorted(readings.get(link.media_item_id, {}).items()))
         if "perceptual" in extractions:
             extractions["perceptual"].result = previews.get(link.media_item_id) or {}
         total += len(extractions)
