@@ -47,6 +47,30 @@ def test_it_offers_a_reviewer_only_taking_the_case_until_they_lead_it(desk, revi
     assert [move.label for move in next_moves(case, reviewer, assignments=assignments)] == ["Propose a verdict"]
 
 
+def test_it_offers_an_editor_approval_and_sending_back_of_a_verdict_someone_else_proposed(client, desk, reviewer):
+    editor = make_user("editor", username="eli")
+    case = make_case(by=desk, stage="triage")
+    services.assign_reviewer(case=case, user=reviewer, by=desk)
+    services.transition_case(case=case, to="in_review", by=desk)
+    for item in case.checklist.all():
+        services.answer_checklist_item(item=item, by=reviewer, status="unknown")
+    services.propose_verdict(
+        case=case, by=reviewer, rating="false", confidence="low", summary="s", rationale="r", evidence=[]
+    )
+    case.refresh_from_db()
+
+    moves = {move.kind: move for move in next_moves(case, editor, assignments=list(case.assignments.all()))}
+
+    assert list(moves) == ["assign", "approve", "send-back", "duplicate", "stage"]
+    assert moves["send-back"].needs_reason
+    client.force_login(editor)
+    page = client.get(reverse("admin:verify_case_change", args=[case.pk])).text
+    assert 'name="send_back"' in page and "Why it goes back" in page
+    client.post(moves["send-back"].url, {"send_back": "1", "note": "Find the first upload"})
+    case.refresh_from_db()
+    assert case.stage == "in_review"
+
+
 def test_it_refuses_a_move_from_the_header_without_the_reason_it_needs_and_makes_it_with_one(client, desk):
     case = make_case(by=desk, stage="triage")
     client.force_login(desk)
