@@ -50,28 +50,32 @@ def overdue_cases(now=None) -> QuerySet[Case]:
 
 
 def case_media_panel(case: Case) -> dict:
-    """Each of the case's media items with its extractions, and the pipeline's progress, in three queries.
+    """Each of the case's files with its readings' outcomes, and the pipeline's progress, in three queries.
 
-    A case can hold hundreds of files with five readings each: the readings come with their
-    outcome only, and of their results only the perceptual reader's (the previews) is loaded;
-    a file's details read the rest when it is opened."""
-    links = list(
-        case.case_media.select_related("media_item", "added_by").defer("media_item__disagreements").order_by("added_at")
-    )
-    readings: dict[int, dict[str, Extraction]] = {}
-    for reading in Extraction.objects.filter(media_item__cases=case).only("media_item_id", "extractor", "status"):
-        readings.setdefault(reading.media_item_id, {})[reading.extractor] = reading
+    A case can hold hundreds of files with five readings each: each reading comes as its status
+    alone (`statuses`, by reader), and of the results only the perceptual reader's (`previews`,
+    the thumbnails and keyframes it made); a file's details read the rest when it is opened."""
+    links = list(case.case_media.select_related("media_item").defer("media_item__disagreements").order_by("added_at"))
+    statuses: dict[int, dict[str, str]] = {}
+    for item_id, extractor, status in (
+        Extraction.objects.filter(media_item__cases=case)
+        .order_by("extractor")
+        .values_list("media_item_id", "extractor", "status")
+    ):
+        statuses.setdefault(item_id, {})[extractor] = status
     previews = dict(
-        Extraction.objects.filter(media_item__cases=case, extractor="perceptual").values_list("media_item_id", "result")
+        Extraction.objects.filter(
+            media_item__cases=case, extractor="perceptual", status=Extraction.Status.OK
+        ).values_list("media_item_id", "result")
     )
     items, total, finished = [], 0, 0
     for link in links:
-        extractions = dict(sorted(readings.get(link.media_item_id, {}).items()))
-        if "perceptual" in extractions:
-            extractions["perceptual"].result = previews.get(link.media_item_id) or {}
-        total += len(extractions)
-        finished += sum(e.is_finished for e in extractions.values())
-        items.append({"link": link, "item": link.media_item, "extractions": extractions})
+        readings = statuses.get(link.media_item_id, {})
+        total += len(readings)
+        finished += sum(status not in Extraction.UNFINISHED for status in readings.values())
+        items.append(
+            {"link": link, "item": link.media_item, "statuses": readings, "previews": previews.get(link.media_item_id)}
+        )
     return {"items": items, "total": total, "finished": finished, "pending": total - finished}
 
 

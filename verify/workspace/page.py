@@ -20,7 +20,6 @@ from verify.workspace import gallery, moves
 SECTIONS = ("progress", "summary", "story")
 # A CSRF token is masked afresh on every render: it says nothing about whether a section changed.
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
-CARD_SEPARATOR = "\x1e"
 CHECKLIST_STAGES = (Stage.TRIAGE, Stage.COLLECTING, Stage.IN_REVIEW)
 
 
@@ -54,22 +53,12 @@ def live_parts(request: HttpRequest, case: Case) -> dict:
         "case": case,
         "sections": sections,
         "cards": cards,
+        "gallery": gallery.gallery_html(context["cards"], sensitive=case.is_graphic),
         "versions": versions_now,
         "known": "_".join(f"{key}.{version}" for key, version in versions_now.items()),
         "pending": panel["pending"] + panel["downloads_pending"],
         "sensitive": case.is_graphic,
     }
-
-
-def render_cards(live: dict, keys) -> dict[str, str]:
-    """The HTML of the cards `keys`, in one rendering."""
-    chosen = [live["cards"][key] for key in keys]
-    html = render_to_string(
-        "admin/verify/case/workspace/cards.html",
-        {"case": live["case"], "cards": chosen, "sensitive": live["sensitive"]},
-    )
-    # cards.html ends each card with a record separator, so that one rendering yields them one by one.
-    return dict(zip(keys, html.split(CARD_SEPARATOR)[: len(chosen)], strict=True))
 
 
 def _parse_known(value: str) -> dict[str, str]:
@@ -95,7 +84,7 @@ def live_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse:
             "known": parts["known"],
             "pending": parts["pending"],
             "sections": {key: html for key, html in parts["sections"].items() if held.get(key) != now[key]},
-            "files": render_cards(parts, changed_cards),
+            "files": {key: gallery.card_html(parts["cards"][key], sensitive=case.is_graphic) for key in changed_cards},
             # The files the case holds, in order: a card not among them is dropped.
             "order": list(parts["cards"]),
         }
