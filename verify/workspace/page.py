@@ -16,8 +16,6 @@ from verify.record import versions
 from verify.workflow import EDITOR, REVIEWER, Stage
 from verify.workspace import gallery, moves
 
-# The sections that refresh together while files are read; each file's card is one more, keyed by its id.
-SECTIONS = ("progress", "summary", "story")
 # A CSRF token is masked afresh on every render: it says nothing about whether a section changed.
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
 CHECKLIST_STAGES = (Stage.TRIAGE, Stage.COLLECTING, Stage.IN_REVIEW)
@@ -28,7 +26,8 @@ def _version(html: str) -> str:
 
 
 def live_parts(request: HttpRequest, case: Case) -> dict:
-    """The HTML of each live section, each file's card and its version, and how much is still being read.
+    """The HTML of each section that refreshes while files are read (progress, flag summary, timeline and places),
+    each file's card and its version, and how much is still being read.
 
     A section's version is a digest of its HTML; a card's, of what it shows (gallery.card_version),
     so that only the cards that changed are drawn again."""
@@ -94,9 +93,12 @@ def live_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse:
 def media_panel_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse:
     """The media panel alone (progress, links, captures and the gallery), as the case page draws it."""
     case = media_panel.case_for(request, case_id)
-    return TemplateResponse(
-        request, "admin/verify/case/workspace/media.html", {"case": case, "live": live_parts(request, case)}
-    )
+    context = {
+        "case": case,
+        "live": live_parts(request, case),
+        "can_add_media": bool(workflow.roles_of(request.user) & intake.INTAKE_ROLES),
+    }
+    return TemplateResponse(request, "admin/verify/case/workspace/media.html", context)
 
 
 def work_panel(case: Case, user, assignments: list[Assignment]) -> dict:
