@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The address e-mailed links point at: the one `make run` serves, unless SITE_URL is set.
+SITE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test install system-deps lint check clean
 
@@ -35,8 +37,9 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_seeds
 	$(PY) manage.py create_demo_users
-	@echo "Desk at http://$(HOST):$(PORT)/admin/  (Ctrl-C stops the web server and the worker)"
+	@echo "Desk at http://$(HOST):$(PORT)/admin/, links in e-mails on $(SITE_URL)  (Ctrl-C stops the web server and the worker)"
 	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	export SITE_URL='$(SITE_URL)'; \
 	$(VENV)/bin/celery -A workers worker -Q celery,screening --beat --schedule=var/celerybeat-schedule --loglevel=info --concurrency=2 & worker=$$!; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 

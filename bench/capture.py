@@ -4,11 +4,13 @@ A local site serves a post page (Open Graph video and a <video> tag) whose video
 made with ffmpeg. Captures run here as a worker runs them (`verify.capture.jobs.run_capture`), with
 Chromium, yt-dlp and the guarding proxy all real; the readings intake queues are not run.
 
-1. One capture: wall time from start to every step's outcome, and the time in each part.
+1. One capture: wall time from start to every step's outcome, against a baseline measured in the same
+   run: the same-size video alone fetched by the guarded client into intake (what a link download does).
 2. Ten captures of ten different posts at once, one thread each (a worker with concurrency 10): wall
    time, how many finished with every step ok (none lost), and the peak memory of this process and all
    its children (chromedriver, Chromium) as PSS (shared pages counted once), sampled every 0.1 s, with
-   CAPTURE_BROWSERS Chromium places. The database is SQLite in a temporary folder, or the PostgreSQL
+   CAPTURE_BROWSERS Chromium places; against the baseline of part 1's single capture (its peak memory,
+   and its time ten times over). The database is SQLite in a temporary folder, or the PostgreSQL
    database of --database-url, dropped and created afresh.
 
     .venv/bin/python bench/capture.py [--video-mb 20] [--captures 10] [--browsers 2]
@@ -158,6 +160,7 @@ def main() -> None:
     from django.db import connections
 
     from tests.factories import make_case, make_user
+    from verify import intake
     from verify.capture import jobs
     from verify.models import CaptureJob
 
@@ -176,12 +179,18 @@ def main() -> None:
 
     print(f"Video: {len(video) / MB:.1f} MB; Chromium places: {args.browsers}; database: "
           f"{connections['default'].vendor}")  # fmt: skip
+    started = time.monotonic()
+    intake.ingest_url(case=case, url=f"http://127.0.0.1:{port}/video/{args.captures + 1}.mp4", by=desk)
+    baseline = time.monotonic() - started
+    print(f"0. Baseline: the video alone through the guarded client into intake: {baseline:.1f} s")
     with PeakMemory() as memory:
         started = time.monotonic()
         job = run(0)
         took = time.monotonic() - started
     outcomes = {step: outcome["outcome"] for step, outcome in job.steps.items()}
-    print(f"1. One post with a {len(video) / MB:.0f} MB video: all outcomes in {took:.1f} s: {outcomes}")
+    single_took, single_peak = took, memory.peak
+    print(f"1. One post with a {len(video) / MB:.0f} MB video: all outcomes in {took:.1f} s "
+          f"({took / baseline:.1f}x the baseline): {outcomes}")  # fmt: skip
     print(f"   peak memory (PSS) of the process and its browser: {memory.peak / 1024:.0f} MiB")
 
     with PeakMemory() as memory, ThreadPoolExecutor(max_workers=args.captures) as pool:
@@ -190,9 +199,12 @@ def main() -> None:
         took = time.monotonic() - started
     complete = sum(all(o["outcome"] == "ok" for o in job.steps.values()) for job in done)
     stored = sum(job.media_items.count() for job in done)
-    print(f"2. {args.captures} captures at once: {took:.1f} s; {complete} of {args.captures} with every step ok, "
-          f"{stored} videos stored")  # fmt: skip
-    print(f"   peak memory (PSS: process + chromedriver + Chromium): {memory.peak / 1024:.0f} MiB")
+    lost = sum(job.status != "done" for job in done)
+    print(f"2. {args.captures} captures at once: {took:.1f} s ({took / (single_took * args.captures):.2f}x "
+          f"one capture's time {args.captures} times over); {complete} of {args.captures} with every step ok, "
+          f"{stored} videos stored, {lost} lost")  # fmt: skip
+    print(f"   peak memory (PSS: process + chromedriver + Chromium): {memory.peak / 1024:.0f} MiB "
+          f"({memory.peak / single_peak:.2f}x one capture's peak)")  # fmt: skip
     httpd.shutdown()
 
 

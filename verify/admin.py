@@ -23,6 +23,7 @@ from django.utils.safestring import mark_safe
 from verify import intake, media_panel, review_views, search_views, selectors, services, workflow
 from verify.bidi import bdi, isolate
 from verify.bundle import views as bundle_views
+from verify.desk import sightings
 from verify.desk.formats import moment, person, size
 from verify.desk.history import history_rows
 from verify.models import (
@@ -42,6 +43,8 @@ from verify.record import forms as record_forms
 from verify.record import views as record_views
 from verify.reports import ReportError
 from verify.reports import views as report_views
+from verify.search import finder
+from verify.search import views as desk_search_views
 from verify.workflow import EDITOR, REVIEWER, Stage, WorkflowError
 from verify.workspace import gallery as workspace_gallery
 from verify.workspace import moves as workspace_moves
@@ -213,27 +216,17 @@ class IsolatedRawIdWidget(admin_widgets.ForeignKeyRawIdWidget):
         return isolate(label), url
 
 
-class SightingForm(forms.ModelForm):
-    capture_post = forms.BooleanField(
-        label="capture the post",
-        required=False,
-        help_text="Keep the post's media, details, screenshot, PDF and web archive; blank fields are filled in.",
-    )
-
-
 class SightingInline(admin.TabularInline):
     model = Sighting
-    form = SightingForm
+    # The form reviewers add sightings with too (verify.desk.sightings): one set of checks.
+    form = sightings.SightingForm
     extra = 0
-    fields = ["role", "platform", "url", "account", "posted_at", "caption", "reported_by", "media_item", "capture_post"]
+    fields = [*sightings.SIGHTING_FIELDS, "capture_post"]
     raw_id_fields = ["media_item"]
     can_delete = False
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if db_field.name == "url":
-            kwargs["assume_scheme"] = "https"
-        if db_field.name == "caption":
-            kwargs["widget"] = forms.Textarea(attrs={"rows": 2, "cols": 40})
+        kwargs = {**sightings.FIELD_OPTIONS.get(db_field.name, {}), **kwargs}
         if db_field.name == "media_item":
             kwargs["widget"] = IsolatedRawIdWidget(db_field.remote_field, self.admin_site)
         return super().formfield_for_dbfield(db_field, request, **kwargs)
@@ -431,7 +424,7 @@ class CaseAdmin(admin.ModelAdmin):
         ),
         ("Record", {"fields": [("created_by_name", "opened")], "classes": ["collapse"]}),
     ]
-    # Media has its own panel on the case page (templates/admin/verify/case/media_panel.html).
+    # Media has its own gallery on the case page (verify/workspace/, templates/admin/verify/case/workspace/).
     inlines = [SightingInline, AssignmentInline, ChecklistInline, VerdictInline, CaseEventInline]
 
     class Media:
@@ -439,6 +432,17 @@ class CaseAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return selectors.case_list(super().get_queryset(request))
+
+    def get_search_results(self, request, queryset, search_term):
+        """The list's search box finds what the desk search finds (verify.search): hashes, links, accounts, words."""
+        if not search_term.strip():
+            return queryset, False
+        try:
+            term = finder.SearchTerm.parse(search_term)
+        except finder.SearchTermError as exc:
+            messages.warning(request, str(exc))
+            return queryset.none(), False
+        return queryset.filter(finder.case_filter(term)), False
 
     def get_urls(self):
         def wrap(view):
@@ -448,6 +452,7 @@ class CaseAdmin(admin.ModelAdmin):
             path("my-queue/", wrap(review_views.my_queue_view), name="verify_case_my_queue"),
             path("workload/", wrap(review_views.workload_view), name="verify_case_workload"),
             path("search-by-file/", wrap(search_views.search_by_file_view), name="verify_case_search_by_file"),
+            path("search/", wrap(desk_search_views.desk_search_view), name="verify_case_search"),
             path("export/<str:fmt>/", wrap(CaseAdmin.export_view), name="verify_case_export"),
             path("<int:case_id>/report.<str:fmt>", wrap(CaseAdmin.case_report_view), name="verify_case_report"),
             path("<int:case_id>/add-media/", wrap(media_panel.add_media_view), name="verify_case_add_media"),
@@ -466,6 +471,7 @@ class CaseAdmin(admin.ModelAdmin):
                 name="verify_case_recapture",
             ),
             path("<int:case_id>/checklist/", wrap(review_views.checklist_view), name="verify_case_checklist"),
+            path("<int:case_id>/add-sighting/", wrap(sightings.add_sighting_view), name="verify_case_add_sighting"),
             path("<int:case_id>/assign/", wrap(review_views.assign_view), name="verify_case_assign"),
             path("<int:case_id>/reopen/", wrap(record_views.reopen_view), name="verify_case_reopen"),
             path(
@@ -621,9 +627,7 @@ class CaseAdmin(admin.ModelAdmin):
         for sighting_form in formset.forms:
             if not sighting_form.has_changed() or not sighting_form.cleaned_data:
                 continue
-            data = {
-                name: sighting_form.cleaned_data.get(name) for name in SightingInline.fields if name != "capture_post"
-            }
+            data = sighting_form.sighting_fields()
             if sighting_form.instance.pk:
                 changed = [name for name in sighting_form.changed_data if name in data]
                 sighting = services.update_sighting(
@@ -637,9 +641,7 @@ class CaseAdmin(admin.ModelAdmin):
                 self._capture_sighting(request, sighting)
 
     def _capture_sighting(self, request, sighting: Sighting) -> None:
-        if not sighting.url:
-            messages.error(request, f"Sighting #{sighting.pk} has no URL to capture.")
-            return
+        # The form refuses a capture without a URL.
         for problem in media_panel.queue_post_capture(
             request, sighting.case, sighting.url, sighting=sighting, trigger="sighting"
         ):
@@ -744,6 +746,8 @@ def work_links(case: Case, user) -> list[tuple[str, str]]:
         links.append(("Reviewers", reverse("admin:verify_case_assign", args=[case.pk])))
     if (assigned or EDITOR in roles) and case.stage in (Stage.TRIAGE, Stage.COLLECTING, Stage.IN_REVIEW):
         links.append(("Checklist", reverse("admin:verify_case_checklist", args=[case.pk])))
+    if assigned and REVIEWER in roles and case.stage not in workflow.CLOSED_STAGES:
+        links.append(("Add a sighting", reverse("admin:verify_case_add_sighting", args=[case.pk])))
     if assigned and REVIEWER in roles and case.stage == Stage.IN_REVIEW:
         links.append(("Propose verdict", reverse("admin:verify_case_propose_verdict", args=[case.pk])))
     if EDITOR in roles and case.stage == Stage.AWAITING_APPROVAL:
@@ -802,6 +806,15 @@ class MediaItemAdmin(admin.ModelAdmin):
     @admin.display(description="size", ordering="size")
     def file_size(self, item):
         return size(item.size)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The file's page lists every case it is in and where it was seen (templates/admin/verify/mediaitem/).
+        item = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if item is not None:
+            extra_context["case_links"] = selectors.media_item_cases(item)
+            extra_context["sightings"] = selectors.media_item_sightings(item)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="collected by", ordering="collected_by")
     def collector(self, item):

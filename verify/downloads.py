@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from verify import intake, outbound, services, workflow
+from verify import intake, job_queue, outbound, services, workflow
 from verify.intake import IntakeError
 from verify.models import Case, CaseEvent, LinkDownload
 from verify.units import human_bytes
@@ -24,7 +24,6 @@ from verify.workflow import Stage, WorkflowError
 
 log = logging.getLogger(__name__)
 Status = LinkDownload.Status
-UNFINISHED = (Status.QUEUED, Status.RUNNING)
 # Progress reaches the database at most this often, so the case page can show it without a write per chunk.
 PROGRESS_SECONDS = 1.0
 PROGRESS_BYTES = 8 * 1024**2
@@ -92,33 +91,16 @@ def run_link_download(download_id: int) -> str | None:
 
 def _claim(download_id: int) -> LinkDownload | None:
     """Mark the download running for this delivery; None if it has an outcome or a live worker has it."""
-    now = timezone.now()
-    with transaction.atomic():
-        download = (
-            LinkDownload.objects.select_for_update(of=("self",))
-            .select_related("case", "requested_by")
-            .get(pk=download_id)
-        )
-        if download.is_finished or (download.status == Status.RUNNING and not _is_stale(download, now)):
-            return None
-        before = download.status
-        if download.attempts >= MAX_ATTEMPTS:
-            _set_outcome(
-                download,
-                Status.FAILED,
-                f"The worker stopped {download.attempts} times during this download; it was not tried again.",
-                before=before,
-            )
-            return None
-        download.attempts += 1
-        download.status = Status.RUNNING
-        download.started_at = download.touched_at = now
-        download.bytes_received, download.bytes_expected = 0, None
-        download.save(
-            update_fields=["attempts", "status", "started_at", "touched_at", "bytes_received", "bytes_expected"]
-        )
-        _record(download, by=None, before=before, note=f"A worker started the download (attempt {download.attempts})")
-    return download
+    return job_queue.claim(
+        LinkDownload,
+        download_id,
+        what="download",
+        stale_after=STALE_AFTER,
+        max_attempts=MAX_ATTEMPTS,
+        reset={"bytes_received": 0, "bytes_expected": None},
+        give_up=lambda download, reason, before: _set_outcome(download, Status.FAILED, reason, before=before),
+        record=lambda download, before, note: _record(download, by=None, before=before, note=note),
+    )
 
 
 class _Progress:
@@ -137,10 +119,7 @@ class _Progress:
             and received - self.written_bytes < PROGRESS_BYTES
         ):
             return
-        updated = LinkDownload.objects.filter(
-            pk=self.download.pk, status=Status.RUNNING, attempts=self.download.attempts
-        ).update(bytes_received=received, bytes_expected=expected, touched_at=timezone.now())
-        if not updated:
+        if not job_queue.keep_alive(self.download, bytes_received=received, bytes_expected=expected):
             raise LostClaim(f"Link download {self.download.pk} is no longer this delivery's")
         self.written_bytes, self.written_at = received, now
 
@@ -148,8 +127,8 @@ class _Progress:
 def _finish(download: LinkDownload, status: str, reason: str, *, received: int, media_item=None) -> str | None:
     """Record the outcome, unless another delivery took the download over meanwhile."""
     with transaction.atomic():
-        current = LinkDownload.objects.select_for_update(of=("self",)).select_related("case").get(pk=download.pk)
-        if current.status != Status.RUNNING or current.attempts != download.attempts:
+        current = job_queue.lock_own(download)
+        if current is None:
             log.warning("Link download %s changed hands before its outcome was recorded", download.pk)
             return None
         current.bytes_received = received
@@ -180,10 +159,6 @@ def _record(download: LinkDownload, *, by, before: str | None = None, note: str)
     )
 
 
-def _is_stale(download: LinkDownload, now) -> bool:
-    return download.touched_at < now - STALE_AFTER
-
-
 def requeue_stalled(now=None) -> int:
     """Re-send downloads a lost message or a dead worker left unfinished; give up on hopeless ones.
 
@@ -192,25 +167,19 @@ def requeue_stalled(now=None) -> int:
     second or so, and waits at most URL_DOWNLOAD_TIMEOUT for data).
     """
     now = now or timezone.now()
-    cutoff = now - STALE_AFTER
-    give_up_before = now - max(GIVE_UP_AFTER, timedelta(seconds=3 * MAX_ATTEMPTS * settings.URL_DOWNLOAD_DEADLINE))
-    resent = 0
-    for download_id, status, attempts, requested_at in LinkDownload.objects.filter(
-        status__in=UNFINISHED, touched_at__lt=cutoff
-    ).values_list("pk", "status", "attempts", "requested_at"):
-        if status == Status.RUNNING and attempts >= MAX_ATTEMPTS:
-            _give_up(download_id, f"The worker stopped {attempts} times during this download; it was not tried again.")
-        elif requested_at < give_up_before:
-            minutes = round((now - requested_at).total_seconds() / 60)
-            _give_up(
-                download_id,
-                f"No worker finished this download in {minutes} minutes; the desk gave up. "
-                "Add the link again to retry.",
-            )
-        else:
-            send(download_id)
-            resent += 1
-    return resent
+    return job_queue.requeue_stalled(
+        LinkDownload,
+        what="download",
+        now=now,
+        stale_after=STALE_AFTER,
+        give_up_before=now - max(GIVE_UP_AFTER, timedelta(seconds=3 * MAX_ATTEMPTS * settings.URL_DOWNLOAD_DEADLINE)),
+        overdue=lambda minutes: (
+            f"No worker finished this download in {minutes} minutes; the desk gave up. Add the link again to retry."
+        ),
+        send=send,
+        give_up=_give_up,
+        max_attempts=MAX_ATTEMPTS,
+    )
 
 
 def _give_up(download_id: int, reason: str) -> None:

@@ -4,12 +4,14 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, router, transaction
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
 from verify.bidi import isolate
 from verify.record import chain
 from verify.record.guard import AppendOnlyError, CaseEventQuerySet
+from verify.search.normalise import url_key
 from verify.workflow import Stage
 
 User = settings.AUTH_USER_MODEL
@@ -248,13 +250,24 @@ class Sighting(models.Model):
     reported_by = models.CharField(max_length=200, blank=True, help_text="Who pointed the desk to it.")
     added_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     added_at = models.DateTimeField(default=timezone.now)
+    # The SHA-256 of the URL's normalised spelling (verify.search.normalise): the desk search finds the
+    # sighting by its link whatever the scheme, host case, trailing slash or tracking parameters.
+    url_key = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
 
     class Meta:
         ordering = [models.F("posted_at").asc(nulls_last=True), "added_at"]
+        indexes = [models.Index(Lower("account"), name="sighting_account_lower")]
 
     def __str__(self) -> str:
         where = self.account or self.url or self.get_platform_display()
         return f"{self.get_platform_display()}: {where}"
+
+    def save(self, *args, **kwargs):
+        # Derived from the row's own URL, so it can never disagree with it.
+        self.url_key = url_key(self.url)
+        if kwargs.get("update_fields") is not None and "url" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "url_key"}
+        super().save(*args, **kwargs)
 
 
 class ChecklistQuestion(models.Model):
@@ -506,33 +519,51 @@ class Flag(models.Model):
         return f"{self.get_severity_display()}: {self.message}"
 
 
-class LinkDownload(models.Model):
+class QueuedJob(models.Model):
+    """Bookkeeping a job queued for the workers keeps (verify/job_queue.py reads and writes it).
+
+    A job is queued, then running for one delivery of its task at a time (`attempts` counts the
+    deliveries that started it), then finished with a status of its own model's choosing.
+    `touched_at` is the last sign of life: queued, started, or progress written by its worker.
+    """
+
+    QUEUED, RUNNING = "queued", "running"
+
+    url = models.URLField("URL", max_length=2000)
+    requested_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Deliveries that started the job; one whose worker keeps dying is given up on.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    touched_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in (self.QUEUED, self.RUNNING)
+
+
+class LinkDownload(QueuedJob):
     """A link given to the desk to download: queued from the case page, run on a worker to one outcome."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Downloading"
+        QUEUED = QueuedJob.QUEUED, "Queued"
+        RUNNING = QueuedJob.RUNNING, "Downloading"
         OK = "ok", "Downloaded"
         REFUSED = "refused", "Refused"
         FAILED = "failed", "Failed"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="link_downloads")
-    url = models.URLField("URL", max_length=2000)
-    requested_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     reason = models.TextField(blank=True, help_text="Why it was refused or failed, or what was stored.")
     bytes_received = models.PositiveBigIntegerField(default=0)
     bytes_expected = models.PositiveBigIntegerField(null=True, blank=True)
-    # Deliveries that started the download; one whose worker keeps dying is given up on.
-    attempts = models.PositiveSmallIntegerField(default=0)
     media_item = models.ForeignKey(
         MediaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="link_downloads"
     )
-    requested_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    # The last sign of life: queued, started, or bytes received (written every second or so).
-    touched_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
@@ -541,12 +572,8 @@ class LinkDownload(models.Model):
     def __str__(self) -> str:
         return f"{self.url} ({self.get_status_display()})"
 
-    @property
-    def is_finished(self) -> bool:
-        return self.status not in (self.Status.QUEUED, self.Status.RUNNING)
 
-
-class CaptureJob(models.Model):
+class CaptureJob(QueuedJob):
     """One capture of a post's link: its media, facts, screenshot, PDF and web archive, each step with its outcome.
 
     `steps` maps each step (media, facts, screenshot, pdf, archive) to {"outcome": ok | unavailable |
@@ -555,8 +582,8 @@ class CaptureJob(models.Model):
     """
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Capturing"
+        QUEUED = QueuedJob.QUEUED, "Queued"
+        RUNNING = QueuedJob.RUNNING, "Capturing"
         DONE = "done", "Captured"
         FAILED = "failed", "Failed"
 
@@ -568,11 +595,9 @@ class CaptureJob(models.Model):
         SCHEDULE = "schedule", "Scheduled re-capture"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="captures")
-    url = models.URLField("URL", max_length=2000)
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.DESK)
     # The sighting the capture fills (or re-captures); set when the facts are recorded if not given.
     sighting = models.ForeignKey(Sighting, null=True, blank=True, on_delete=models.SET_NULL, related_name="captures")
-    requested_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     progress = models.CharField(max_length=300, blank=True, help_text="What the worker is doing now.")
     steps = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
@@ -583,11 +608,6 @@ class CaptureJob(models.Model):
     screenshot = models.ForeignKey(MediaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     pdf = models.ForeignKey(MediaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     archive = models.ForeignKey(MediaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    attempts = models.PositiveSmallIntegerField(default=0)
-    requested_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    touched_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
@@ -595,10 +615,6 @@ class CaptureJob(models.Model):
 
     def __str__(self) -> str:
         return f"Capture of {self.url} ({self.get_status_display()})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
 
 
 class PlatformCookies(models.Model):
@@ -654,4 +670,5 @@ class Publication(models.Model):
         super().save(*args, **kwargs)
 
 
+from verify.notices.models import Notice  # noqa: E402, F401 - what people are told, per case
 from verify.record.models import FixityCheck, StoredFile  # noqa: E402, F401 - the record's own models

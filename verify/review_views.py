@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from verify import flags, selectors, services, workflow
 from verify.bidi import isolate
+from verify.desk import reproposal
 from verify.desk.formats import person
 from verify.models import (
     Assignment,
@@ -202,8 +203,13 @@ MediaRatingFormSet = formset_factory(MediaRatingForm, extra=0)
 def propose_verdict_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     items = {item.pk: item for item in MediaItem.objects.filter(cases=case).order_by("collected_at")}
-    form = VerdictForm(request.POST or None, case=case)
-    ratings = MediaRatingFormSet(request.POST or None, prefix="media", initial=[{"media_item_id": pk} for pk in items])
+    # After a send-back the form starts from the version sent back (verify.desk.reproposal).
+    sent_back = reproposal.sent_back_version(case)
+    initial = reproposal.verdict_initial(sent_back) if sent_back else {}
+    form = VerdictForm(request.POST or None, case=case, initial=initial)
+    ratings = MediaRatingFormSet(
+        request.POST or None, prefix="media", initial=reproposal.media_rating_initial(sent_back, list(items))
+    )
     token = versions.page_token(request, case)
     if request.method == "POST" and form.is_valid() and ratings.is_valid():
         media_ratings = [
@@ -247,6 +253,7 @@ def propose_verdict_view(model_admin, request: HttpRequest, case_id: int) -> Htt
         rating_rows=rows,
         open_required=case.checklist.filter(required=True, status=ChecklistItem.Status.OPEN),
         token=token,
+        sent_back=sent_back,
     )
 
 

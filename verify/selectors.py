@@ -18,7 +18,7 @@ from verify.models import (
     Sighting,
     Verdict,
 )
-from verify.workflow import OPEN_STAGES, REVIEWER
+from verify.workflow import OPEN_STAGES, REVIEWER, Stage
 
 
 def media_count() -> Coalesce:
@@ -95,6 +95,19 @@ def case_captures(case: Case, limit: int = 20) -> list:
     )
 
 
+def media_item_cases(item) -> list[CaseMedia]:
+    """Every case a file is in, oldest link first, with the case's newest verdict as `verdicts_newest_first`."""
+    verdicts = Prefetch("case__verdicts", queryset=Verdict.objects.order_by("-number"), to_attr="verdicts_newest_first")
+    return list(
+        item.case_links.select_related("case", "added_by").prefetch_related(verdicts).order_by("added_at", "pk")
+    )
+
+
+def media_item_sightings(item) -> list[Sighting]:
+    """Where a file was seen, earliest post first, with the case each sighting belongs to."""
+    return list(item.sightings.select_related("case", "added_by"))
+
+
 def report_cases(queryset: QuerySet[Case] | None = None) -> QuerySet[Case]:
     """Cases with everything a verdict report shows, fetched in a fixed number of queries.
 
@@ -148,4 +161,19 @@ def reviewer_queue(user) -> QuerySet[Case]:
         Case.objects.filter(assignments__user=user, stage__in=OPEN_STAGES).order_by(
             F("deadline").asc(nulls_last=True), "-priority", "created_at"
         )
+    )
+
+
+def awaiting_approval_for(user) -> QuerySet[Case]:
+    """Cases whose proposed verdict `user` may approve (one they did not write), the longest waiting first.
+
+    Each case carries its proposed verdict, with its author, as `proposed_verdicts` (one item)."""
+    proposed = Verdict.objects.filter(status=Verdict.Status.PROPOSED)
+    waiting_since = proposed.filter(case=OuterRef("pk")).order_by("-number").values("proposed_at")[:1]
+    return (
+        case_list(Case.objects.filter(stage=Stage.AWAITING_APPROVAL))
+        .exclude(pk__in=proposed.filter(author=user).values("case"))
+        .annotate(waiting_since=Subquery(waiting_since))
+        .order_by(F("waiting_since").asc(nulls_last=True), "pk")
+        .prefetch_related(Prefetch("verdicts", queryset=proposed.select_related("author"), to_attr="proposed_verdicts"))
     )

@@ -9,7 +9,7 @@ from decimal import Decimal
 from functools import partial
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -29,6 +29,7 @@ from verify.models import (
     Verdict,
     storable_json,
 )
+from verify.notices import sending
 from verify.record import frozen, versions
 from verify.workflow import DESK, EDITOR, REVIEWER, SYSTEM, Stage, WorkflowError, check_role
 
@@ -65,8 +66,10 @@ def _plain(value):
 
 
 def record_event(*, case: Case, kind: str, by, old=None, new=None, note: str = "", media_item=None) -> CaseEvent:
-    """Append one event to the case's history. Call only inside the transaction of the change."""
-    return CaseEvent.objects.create(
+    """Append one event to the case's history. Call only inside the transaction of the change.
+
+    The people an event concerns hear of it once the change commits (verify.notices.sending)."""
+    event = CaseEvent.objects.create(
         case=case,
         kind=kind,
         actor=by,
@@ -75,6 +78,8 @@ def record_event(*, case: Case, kind: str, by, old=None, new=None, note: str = "
         note=storable_json(note),
         media_item=media_item,
     )
+    sending.event_recorded(event)
+    return event
 
 
 def _check_detail_fields(names: Iterable[str]) -> None:
@@ -221,28 +226,6 @@ def mark_duplicate(*, case: Case, of: Case, by, note: str = "") -> Case:
     )
 
 
-def _notify_assignee(assignment: Assignment) -> None:
-    user = assignment.user
-    if not user.email:
-        return
-    case = assignment.case
-    lines = [
-        f"You are now {assignment.get_role_display().lower()} on case #{case.pk}: {case.title}",
-        "",
-        f"Claim: {case.claim}",
-    ]
-    if case.deadline:
-        lines.append(f"Deadline: {case.deadline:%d %b %Y %H:%M} UTC")
-    lines += ["", f"Open it: {settings.SITE_URL}{case.get_absolute_url()}"]
-    send_mail(
-        f"[Verify Desk] Case #{case.pk} assigned to you",
-        "\n".join(lines),
-        settings.DEFAULT_FROM_EMAIL,
-        [user.email],
-        fail_silently=True,
-    )
-
-
 def _assignment_role(role: str) -> Assignment.Role:
     try:
         return Assignment.Role(role)
@@ -282,7 +265,6 @@ def assign_reviewer(*, case: Case, user, by, role: str = Assignment.Role.LEAD) -
         raise workflow.StaleCase(f"Someone else just assigned case #{case.pk}; reload it and try again") from None
     versions.bump(case)
     record_event(case=case, kind=CaseEvent.Kind.ASSIGNED, by=by, new={"user": user.get_username(), "role": str(role)})
-    transaction.on_commit(lambda: _notify_assignee(assignment))
     return assignment
 
 
@@ -311,7 +293,7 @@ def unassign_reviewer(*, case: Case, role: str, by, note: str = "") -> None:
 
 @transaction.atomic
 def add_sighting(*, case: Case, by, **fields) -> Sighting:
-    check_role(by, {DESK, EDITOR, REVIEWER, SYSTEM}, "add sightings")
+    workflow.check_adding_sighting(case=case, by=by)
     unknown = sorted(set(fields) - set(SIGHTING_FIELDS))
     if unknown:
         raise WorkflowError(f"Unknown sighting field(s): {', '.join(unknown)}")
@@ -599,8 +581,12 @@ TAKEABLE_STAGES = (Stage.TRIAGE, Stage.IN_REVIEW)
 
 @transaction.atomic
 def take_next_case(*, by) -> Case | None:
-    """Assign `by` as lead to the oldest highest-priority unassigned case in triage or review."""
+    """Assign `by` as lead to the oldest highest-priority unassigned case in triage or review.
+
+    Refused once `by` holds TAKE_NEXT_CAP open cases (0: no cap); the desk and editors may still assign more.
+    """
     check_role(by, {REVIEWER}, "take cases")
+    _check_take_next_cap(by)
     candidates = (
         Case.objects.filter(stage__in=TAKEABLE_STAGES, assignments__isnull=True)
         .order_by("-priority", "created_at", "pk")
@@ -611,3 +597,17 @@ def take_next_case(*, by) -> Case | None:
         return None
     assign_reviewer(case=case, user=by, by=by, role=Assignment.Role.LEAD)
     return case
+
+
+def _check_take_next_cap(by) -> None:
+    cap = settings.TAKE_NEXT_CAP
+    if not cap:
+        return
+    # The reviewer's row is locked so that two quick clicks on "take next" count one after the other.
+    get_user_model().objects.select_for_update().filter(pk=by.pk).first()
+    held = Case.objects.filter(stage__in=workflow.OPEN_STAGES, assignments__user=by).distinct().count()
+    if held >= cap:
+        raise workflow.ConditionNotMet(
+            f"You have {held} open case{'' if held == 1 else 's'}; take next gives a reviewer at most {cap}. "
+            "Finish or hand back one first, or ask the desk to assign you another."
+        )

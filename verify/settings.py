@@ -350,3 +350,8 @@ TSA_TIMEOUT = envint("TSA_TIMEOUT", 30)
 TSA_SWEEP_SECONDS = envint("TSA_SWEEP_SECONDS", 5 * 60)
 CELERY_BEAT_SCHEDULE["retry-timestamps"] = {"task": "workers.tasks.retry_timestamps", "schedule": TSA_SWEEP_SECONDS}
 CELERY_BEAT_SCHEDULE["stamp-chain-heads"] = {"task": "workers.tasks.stamp_chain_heads", "schedule": 24 * 3600}
+
+# Queues and notices (verify/notices/, verify/desk/home.py). "Take next" gives a reviewer cases until they
+# hold TAKE_NEXT_CAP open ones (0: no cap); the desk and editors can still assign more. Notices are
+# e-mailed through EMAIL_BACKEND with links on SITE_URL, which `make run` sets to the address it serves.
+TAKE_NEXT_CAP = envint("TAKE_NEXT_CAP", 5)

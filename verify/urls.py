@@ -1,7 +1,7 @@
 """URL routes: the desk lives in the admin; evidence files behind a login; a health check."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from verify import views
@@ -22,5 +22,6 @@ urlpatterns = [
     path("desk/media/<str:sha256>/<str:extractor>/<str:name>", views.media_artifact, name="media-artifact"),
     path("verdicts/<int:case_id>/", public_verdict, name="public-verdict"),
     path("admin/two-factor/", two_factor, name="signin-two-factor"),
+    path("admin/notices/", include("verify.notices.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -182,6 +182,21 @@ def check_role(user, allowed: frozenset[str] | set[str], doing: str) -> None:
         raise NotPermitted(f"Only {needed} staff may {doing}; {who} is not")
 
 
+def check_adding_sighting(*, case, by) -> None:
+    """Raise NotPermitted unless `by` may add a sighting to `case`.
+
+    The desk, editors and the pipeline add sightings to any case; a reviewer adds the earlier
+    appearances they find to the cases they are assigned to, and to no other.
+    """
+    check_role(by, {DESK, EDITOR, REVIEWER, SYSTEM}, "add sightings")
+    if roles_of(by) & {DESK, EDITOR, SYSTEM}:
+        return
+    if not case.assignments.filter(user=by).exists():
+        raise NotPermitted(
+            f"{by.get_username()} is not assigned to case #{case.pk}; a reviewer adds sightings to their own cases only"
+        )
+
+
 def check_assigning(*, case, user, by, role: str, lead=None) -> None:
     """Raise NotPermitted unless `by` may make `user` the `role` reviewer of `case`, whose lead is `lead` (or None).
 

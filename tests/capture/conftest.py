@@ -69,6 +69,18 @@ def telegram_post(site: "Site", *, ids=(2041, 2042, 2043), caption: str = CAPTIO
 </body></html>"""
 
 
+MEMBER_COOKIE, MEMBER_SESSION = "desk_session", "5e55-10n-4d35k"
+MEMBER_CAPTION = "Members-only footage: the convoy on the ring road at dawn."
+LOGIN_WALL = "<html><head><title>Log in</title></head><body><form>Log in to see this post</form></body></html>"
+
+
+def members_post() -> str:
+    return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Convoy at dawn</title>
+<meta property="og:description" content="{MEMBER_CAPTION}"><meta name="author" content="Ring Road Watch">
+</head><body><article><h1>Convoy at dawn</h1><p>{MEMBER_CAPTION}</p></article></body></html>"""
+
+
 def plain_post(site: "Site", *, video: str = "/clip.mp4", extra: str = "") -> str:
     """A news-site page with Open Graph video and image, and the video in the page."""
     return f"""<!DOCTYPE html>
@@ -103,20 +115,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send(site.clips[int(path[len("/file/video") : -len(".mp4")]) % len(site.clips)], "video/mp4")
         elif host == "cdn4.telesco.pe" and path.startswith("/file/thumb"):
             self._send(PHOTO, "image/jpeg")
+        elif path == "/members":
+            # A post shown only to a logged-in account; anyone else gets the site's login wall (HTTP 200).
+            signed_in = f"{MEMBER_COOKIE}={MEMBER_SESSION}" in (self.headers.get("Cookie") or "")
+            self._send(members_post() if signed_in else LOGIN_WALL, "text/html; charset=utf-8")
         elif path in site.pages:
             self._send(site.pages[path](), "text/html; charset=utf-8")
         elif path == "/clip.mp4":
             self._send(site.clips[0], "video/mp4")
         elif path == "/big.mp4":
             self._send(site.big, "video/mp4")
+        elif path == "/big-unannounced.mp4":
+            self._send(site.big, "video/mp4", announce_length=False)  # the body ends when the server hangs up
         elif path == "/photo.jpg":
             self._send(PHOTO, "image/jpeg")
         elif path == "/login":
             self._send(b"<html><body><form>Log in to see this post</form></body></html>", "text/html", status=401)
+        elif path == "/busy":
+            self._send(b"<html><body>Too many requests. Try again later.</body></html>", "text/html", status=429)
         elif path == "/gone":
             self._send(b"<html><body>This post was removed.</body></html>", "text/html", status=410)
         elif path == "/never":
             site.stopping.wait(60)
+        elif path in site.redirects:
+            self.send_response(302)
+            self.send_header("Location", site.redirects[path])
+            self.end_headers()
         elif path == "/loop":
             self.send_response(302)
             self.send_header("Location", f"/loop?{len(site.seen)}")
@@ -124,12 +148,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             self._send(b"<html><body>Not found</body></html>", "text/html", status=404)
 
-    def _send(self, body, content_type: str, status: int = 200):
+    def _send(self, body, content_type: str, status: int = 200, *, announce_length: bool = True):
         body = body.encode() if isinstance(body, str) else body
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
+            if announce_length:
+                self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
         except OSError:
@@ -161,6 +186,7 @@ class Site:
             ),
         }
         self.telegram = {f"/{CHANNEL}/{POST}": lambda: telegram_post(self)}
+        self.redirects: dict[str, str] = {}
 
 
 @pytest.fixture(scope="session")

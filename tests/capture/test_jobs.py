@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from tests.capture.conftest import CAPTION, CHANNEL, telegram_url
+from tests.capture.conftest import CAPTION, CHANNEL, POST, telegram_url
 from tests.factories import make_case
 from verify.capture import jobs
 from verify.intake import IntakeError
@@ -99,7 +99,12 @@ def test_a_page_without_media_still_gives_its_screenshot_pdf_and_archive(desk, s
 
 @pytest.mark.parametrize(
     ("path", "media_reason"),
-    [("/gone", "deleted or removed"), ("/missing", "deleted or removed"), ("/login", "login wall")],
+    [
+        ("/gone", "deleted or removed"),
+        ("/missing", "deleted or removed"),
+        ("/login", "login wall"),
+        ("/busy", "rate-limited"),
+    ],
 )
 def test_a_removed_or_walled_post_says_why_and_keeps_the_page_as_it_stands(desk, site, sent, path, media_reason):
     job = capture(make_case(by=desk, stage="triage"), f"{site.url}{path}", desk)
@@ -108,6 +113,19 @@ def test_a_removed_or_walled_post_says_why_and_keeps_the_page_as_it_stands(desk,
     assert job.steps["screenshot"]["outcome"] == "ok"
     assert "the page answered HTTP" in job.steps["screenshot"]["reason"]
     assert job.steps["facts"]["outcome"] == "unavailable"
+
+
+def test_a_telegram_page_whose_markup_changed_says_the_reader_needs_updating(desk, site, sent):
+    site.telegram[f"/{CHANNEL}/{POST}"] = lambda: (
+        "<html><head><title>Telegram</title></head><body><div class='tgme_page_v2'>A new layout</div></body></html>"
+    )
+    job = capture(make_case(by=desk, stage="triage"), telegram_url(), desk)
+    assert job.steps["media"]["outcome"] == "failed"
+    assert job.steps["media"]["reason"].startswith(
+        "the reader for this site could not understand the page; the platform may have changed it"
+    )
+    assert not job.media_items.exists()
+    assert job.steps["archive"]["outcome"] == "ok"  # the page as it now stands is still kept
 
 
 def test_media_over_the_size_cap_is_not_stored_and_the_page_still_is(desk, site, sent, settings):
@@ -140,11 +158,24 @@ def test_an_internal_address_is_refused_before_anything_is_fetched(desk, site, i
     assert not MediaItem.objects.exists()
 
 
-def test_a_page_that_redirects_forever_is_a_clear_outcome(desk, site, sent):
+def test_a_page_that_redirects_forever_is_refused_and_nothing_is_stored(desk, site, sent):
     job = capture(make_case(by=desk, stage="triage"), f"{site.url}/loop", desk)
-    assert job.steps["media"]["outcome"] == "failed"
-    assert job.status in ("done", "failed")
-    assert all(o["reason"] for o in job.steps.values())
+    assert job.status == "failed"
+    refused = "refused by the desk's rules: The link redirected more than 5 times; the desk stops following there."
+    assert job.steps == dict.fromkeys(jobs.STEPS, {"outcome": "failed", "reason": refused})
+    assert not MediaItem.objects.exists()
+
+
+def test_a_post_link_that_redirects_to_an_internal_address_is_refused_before_it_is_reached(desk, site, internal, sent):
+    site.redirects["/moved"] = f"{internal.url}/post"
+    job = capture(make_case(by=desk, stage="triage"), f"{site.url}/moved", desk)
+    assert job.status == "failed"
+    assert all(
+        o["reason"].startswith(f"refused by the desk's rules: The link redirected to {internal.url}/post.")
+        for o in job.steps.values()
+    )
+    assert internal.seen == []
+    assert not MediaItem.objects.exists()
 
 
 @pytest.mark.parametrize(("url", "why"), [("not a url", "is not a link"), ("ftp://example.org/x", "Only http")])
@@ -168,7 +199,7 @@ def test_it_fills_only_what_the_desk_left_blank_and_keeps_the_rest_on_record(des
     assert job.facts["kept_from_sighting"]["account"] == {"sighting": "Kursk W.", "post": "Kursk Watch (kursk_watch)"}
     changed = CaseEvent.objects.filter(case=case, kind="sighting_changed").get()
     assert set(changed.new) == {"caption", "posted_at", "media_item"}
-    assert Sighting.objects.filter(case=case).count() == 1
+    assert Sighting.objects.filter(case=case).count() == 3  # one per item of the album
 
 
 def test_a_recapture_flags_a_post_deleted_since_and_keeps_both_versions(desk, site, sent):

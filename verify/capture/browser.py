@@ -1,5 +1,9 @@
 """The post as a browser shows it: a full-page screenshot, a PDF and an MHTML archive, from headless Chromium.
 
+A desk's cookie file for the platform (Netscape format, the one yt-dlp reads) is handed to Chromium through
+the DevTools protocol's `Network.setCookies` before the page opens, so the screenshot, PDF and archive
+show the post as the logged-in account sees it, not its login wall.
+
 Every connection Chromium makes goes through the guarding proxy (`--proxy-server`, with
 `--proxy-bypass-list=<-loopback>` so that even loopback is not reached directly, and a resolver that
 answers nothing, so a connection that skipped the proxy would find no address). Chromium instances are
@@ -33,6 +37,8 @@ WIDTH = 1280
 # A page taller than this is cut there in the screenshot (the PDF and archive keep all of it).
 MAX_SCREENSHOT_HEIGHT = 16_000
 SLOT_WAIT_SECONDS = 600
+# Netscape cookie files mark a cookie hidden from scripts by this prefix on an otherwise cookie line.
+HTTP_ONLY_PREFIX = "#HttpOnly_"
 
 # What the page says about itself: Open Graph and article tags, and Telegram's post widget.
 PAGE_FACTS_SCRIPT = """
@@ -130,8 +136,44 @@ def _driver(proxy_url: str, profile: str) -> webdriver.Chrome:
     return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
 
 
-def render_page(url: str, *, proxy_url: str, folder: Path, timeout: float, slots: int) -> PageOutcome:
-    """Open `url` in headless Chromium through the proxy and keep the page three ways, each on its own."""
+def browser_cookies(cookie_file: Path) -> list[dict]:
+    """The cookies of a Netscape cookie file, as the DevTools protocol's `Network.setCookies` takes them.
+
+    Lines that are not cookies are skipped without a word: the file is secret, so none of it is logged.
+    """
+    cookies = []
+    for line in cookie_file.read_text(encoding="utf-8", errors="replace").splitlines():
+        http_only = line.startswith(HTTP_ONLY_PREFIX)
+        if http_only:
+            line = line[len(HTTP_ONLY_PREFIX) :]
+        elif not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) != 7 or not fields[0] or not fields[5]:
+            continue
+        domain, subdomains, path, secure, expires, name, value = fields
+        cookie = {"name": name, "value": value, "path": path or "/", "httpOnly": http_only}
+        cookie["secure"] = secure.upper() == "TRUE"
+        if subdomains.upper() == "TRUE":
+            cookie["domain"] = domain if domain.startswith(".") else f".{domain}"
+        else:
+            # A cookie for this host only: given by URL, as Chromium keeps it host-only then (any port).
+            scheme = "https" if cookie["secure"] else "http"
+            cookie["url"] = f"{scheme}://{domain.lstrip('.')}{cookie['path']}"
+        if expires.isdigit() and int(expires) > 0:
+            cookie["expires"] = int(expires)
+        cookies.append(cookie)
+    return cookies
+
+
+def render_page(
+    url: str, *, proxy_url: str, folder: Path, timeout: float, slots: int, cookie_file: Path | None = None
+) -> PageOutcome:
+    """Open `url` in headless Chromium through the proxy and keep the page three ways, each on its own.
+
+    With `cookie_file`, its cookies are set in the browser first, so a page behind a login opens as the
+    desk's account sees it.
+    """
     outcome = PageOutcome()
     slots_folder = Path(tempfile.gettempdir()) / "verify-capture-slots"
     with browser_slot(slots, slots_folder), tempfile.TemporaryDirectory(prefix="verify-chromium-") as profile:
@@ -141,12 +183,28 @@ def render_page(url: str, *, proxy_url: str, folder: Path, timeout: float, slots
             outcome.failed = f"the browser could not start ({_first_line(exc)})"
             return outcome
         try:
+            if cookie_file is not None:
+                _set_cookies(driver, cookie_file, outcome)
             _open(driver, url, outcome, timeout)
             if not outcome.failed:
                 _keep(driver, outcome, folder)
         finally:
             driver.quit()
     return outcome
+
+
+def _set_cookies(driver: webdriver.Chrome, cookie_file: Path, outcome: PageOutcome) -> None:
+    cookies = browser_cookies(cookie_file)
+    if not cookies:
+        outcome.notes.append("the platform's cookie file holds no cookie the browser could use")
+        return
+    try:
+        driver.execute_cdp_cmd("Network.setCookies", {"cookies": cookies})
+    except WebDriverException:
+        # The message could quote a cookie: only say that it failed.
+        outcome.notes.append("the browser did not take the platform's cookie file; the page opened without it")
+        return
+    outcome.notes.append(f"opened with the platform's cookie file ({len(cookies)} cookie(s))")
 
 
 def _open(driver: webdriver.Chrome, url: str, outcome: PageOutcome, timeout: float) -> None:

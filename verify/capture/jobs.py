@@ -1,9 +1,10 @@
 """Capture jobs: a post's link queued for the workers, captured step by step, each step's outcome recorded.
 
-The steps are media (yt-dlp), facts (yt-dlp's reading and the page's own tags), screenshot, PDF and
-archive (Chromium). Each ends ok, unavailable or failed with a reason, and a failed step never stops
-the others. Every file kept goes through intake like an upload; the facts fill a sighting (appearance)
-without overwriting what the desk typed; a re-capture of a sighting compares with the one before.
+The steps are media (yt-dlp, or the guarded client for a link that serves a file: direct.py), facts
+(yt-dlp's reading and the page's own tags), screenshot, PDF and archive (Chromium). Each ends ok,
+unavailable or failed with a reason, and a failed step never stops the others. Every file kept goes
+through intake like an upload; the facts fill a sighting (appearance) without overwriting what the
+desk typed; a re-capture of a sighting compares with the one before (changes.py) and flags what changed.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from verify import intake, outbound, services, workflow
+from verify import intake, job_queue, outbound, services, workflow
+from verify.capture import changes
 from verify.capture.browser import PageOutcome, render_page
+from verify.capture.direct import LinkedFile, fetch_linked_file
 from verify.capture.media import MediaOutcome, fetch_media, platform_of
 from verify.capture.proxy import ROUTES, GuardingProxy
 from verify.intake import IntakeError
@@ -52,6 +55,8 @@ class LostClaim(Exception):
 def queue_capture(*, case: Case, url: str, by, sighting: Sighting | None = None, trigger: str = "desk", send_now=True):
     """Record a post's link to capture for the case and send it to the workers once the transaction commits."""
     workflow.check_role(by, intake.INTAKE_ROLES, "capture posts")
+    # A capture records its post as a sighting in the requester's name: refused here, not on the worker.
+    workflow.check_adding_sighting(case=case, by=by)
     if case.stage in workflow.CLOSED_STAGES:
         raise IntakeError(f"Case #{case.pk} is {Stage(case.stage).label}; reopen it before capturing posts")
     url = check_link_shape(url)
@@ -132,7 +137,23 @@ def _capture(job: CaptureJob, steps: dict, kept: _Kept, progress: _Progress) -> 
         except (outbound.FetchFailed, ValueError) as exc:
             _fail_rest(steps, str(exc))
             return
+        progress("asking the link what it serves", 0)
+        try:
+            linked = fetch_linked_file(
+                job.url,
+                case=job.case,
+                by=job.requested_by,
+                origin=f"capture #{job.pk} of {job.url}: the file the link serves",
+                on_progress=lambda received, expected: progress(_bytes_line(received, expected), 3),
+            )
+        except outbound.Refused as exc:
+            _fail_rest(steps, f"refused by the desk's rules: {exc}")
+            return
+        if linked is not None:
+            _linked_file_steps(job, linked, steps, kept)
+            return
         folder = Path(folder)
+        cookies = _cookie_file(job.url, folder)
         progress("opening the page in the browser", 0)
         page = render_page(
             job.url,
@@ -140,11 +161,11 @@ def _capture(job: CaptureJob, steps: dict, kept: _Kept, progress: _Progress) -> 
             folder=_mkdir(folder / "page"),
             timeout=settings.CAPTURE_PAGE_SECONDS,
             slots=settings.CAPTURE_BROWSERS,
+            cookie_file=cookies,
         )
         refusal = _refusal_of_post(proxy, job.url)
         _page_steps(job, page, refusal, steps, kept, progress)
         progress("downloading the post's media", 3)
-        cookies = _cookie_file(job.url, folder)
         media = fetch_media(
             job.url,
             folder=_mkdir(folder / "media"),
@@ -158,6 +179,40 @@ def _capture(job: CaptureJob, steps: dict, kept: _Kept, progress: _Progress) -> 
         _media_step(job, media, refusal, steps, kept, progress)
         progress("recording the post's facts", 4)
         _facts_step(job, page, media, steps, kept)
+
+
+def _bytes_line(received: int, expected: int | None) -> str:
+    return f"media: {received:,} of {expected:,} bytes" if expected else f"media: {received:,} bytes"
+
+
+def _linked_file_steps(job: CaptureJob, linked: LinkedFile, steps: dict, kept: _Kept) -> None:
+    """The outcomes of a link that served a file: the file is the media, and there is no page to keep."""
+    not_a_page = f"the link serves a file ({linked.content_type}), not a page: there is no page to keep"
+    for step in ("screenshot", "pdf", "archive"):
+        steps[step] = {"outcome": UNAVAILABLE, "reason": not_a_page}
+    if linked.result is None:
+        steps["media"] = {"outcome": FAILED, "reason": linked.failed}
+        steps["facts"] = {"outcome": UNAVAILABLE, "reason": "a link to a file carries no account, time or caption"}
+        return
+    item = linked.result.media_item
+    kept.media.append(item)
+    steps["media"] = {
+        "outcome": OK,
+        "reason": f"1 item(s) stored: {item.original_name} ({human_bytes(item.size)}), fetched by the desk's "
+        f"guarded client: {linked.result.outcome}",
+        "sha256": [item.sha256],
+    }
+    job.facts = {
+        "platform": platform_of("", job.url),
+        "canonical_url": linked.final_url,
+        "content_type": linked.content_type,
+    }
+    job.sighting = _fill_sighting(job, job.facts, kept)
+    steps["facts"] = {
+        "outcome": UNAVAILABLE,
+        "reason": f"a link to a file carries no account, time or caption; sighting #{job.sighting.pk} records "
+        "where the file was found",
+    }
 
 
 def _mkdir(path: Path) -> Path:
@@ -255,6 +310,7 @@ def _facts_step(job: CaptureJob, page: PageOutcome, media: MediaOutcome, steps: 
         return
     job.sighting = _fill_sighting(job, facts, kept)
     found = [name.replace("_", " ") for name in ("account", "posted_at", "caption", "views") if facts.get(name)]
+    found = found or ["the page's title only"]
     steps["facts"] = {"outcome": OK, "reason": f"recorded in sighting #{job.sighting.pk}: " + ", ".join(found)}
 
 
@@ -289,55 +345,93 @@ def _sighting_fields(facts: dict) -> dict:
 
 
 def _fill_sighting(job: CaptureJob, facts: dict, kept: _Kept) -> Sighting:
+    """The sighting the facts fill: the one re-captured, or a new one per item of the post.
+
+    On a re-capture every sighting of the post (an album has one per item) is filled where the desk
+    left it blank and linked to an item not yet linked; an item no sighting holds gets a new one.
+    """
     fields = _sighting_fields(facts)
-    by = job.requested_by
     if job.sighting is None:
-        first = None
-        for item in kept.media or [None]:
-            sighting = services.add_sighting(
-                case=job.case, by=by, role=Sighting.Role.APPEARANCE, url=job.url, media_item=item, **fields
-            )
-            first = first or sighting
-        return first
+        return _add_item_sightings(job, fields, kept.media)[0]
     current = Sighting.objects.get(pk=job.sighting.pk)
-    changes, kept_by_desk = {}, {}
+    post = [current, *_album_of(current)]
+    linked = {sighting.media_item_id for sighting in post if sighting.media_item_id}
+    unlinked = [item for item in kept.media if item.pk not in linked]
+    for number, sighting in enumerate(post):
+        updates, kept_by_desk = _blanks_filled(sighting, fields)
+        if sighting.media_item_id is None and unlinked:
+            updates["media_item"] = unlinked.pop(0)
+        if number == 0 and kept_by_desk:
+            job.facts["kept_from_sighting"] = kept_by_desk
+        if updates:
+            post[number] = services.update_sighting(sighting=sighting, by=job.requested_by, changes=updates)
+    if unlinked:
+        _add_item_sightings(job, fields, unlinked, url=current.url or job.url)
+    return post[0]
+
+
+def _add_item_sightings(job: CaptureJob, fields: dict, items: list, *, url: str = "") -> list[Sighting]:
+    return [
+        services.add_sighting(
+            case=job.case,
+            by=job.requested_by,
+            role=Sighting.Role.APPEARANCE,
+            url=url or job.url,
+            media_item=item,
+            **fields,
+        )
+        for item in items or [None]
+    ]
+
+
+def _album_of(sighting: Sighting) -> list[Sighting]:
+    """The post's other sightings in the case: an album's items, each captured into its own sighting."""
+    if not sighting.url:
+        return []
+    return list(
+        Sighting.objects.filter(case_id=sighting.case_id, url=sighting.url, role=Sighting.Role.APPEARANCE)
+        .exclude(pk=sighting.pk)
+        .order_by("pk")
+    )
+
+
+def _blanks_filled(sighting: Sighting, fields: dict) -> tuple[dict, dict]:
+    """(what the post fills where the sighting is blank, what the desk typed differently and is kept)."""
+    updates, kept_by_desk = {}, {}
     for name, value in fields.items():
-        present = getattr(current, name)
+        present = getattr(sighting, name)
         if not value or present == value:
             continue
         if present in ("", None) or (name == "platform" and present == "other"):
-            changes[name] = value
+            updates[name] = value
         else:
             kept_by_desk[name] = {"sighting": present, "post": value}
-    if current.media_item_id is None and kept.media:
-        changes["media_item"] = kept.media[0]
-    if kept_by_desk:
-        job.facts["kept_from_sighting"] = kept_by_desk
-    if changes:
-        current = services.update_sighting(sighting=current, by=by, changes=changes)
-    return current
+    return updates, kept_by_desk
 
 
 def _claim(job_id: int) -> CaptureJob | None:
-    now = timezone.now()
-    with transaction.atomic():
-        job = CaptureJob.objects.select_for_update(of=("self",)).select_related("case", "requested_by").get(pk=job_id)
-        stale = job.touched_at < now - dt.timedelta(seconds=settings.CAPTURE_PAGE_SECONDS + 120)
-        if job.is_finished or (job.status == Status.RUNNING and not stale):
-            return None
-        before = job.status
-        if job.attempts >= MAX_ATTEMPTS:
-            job.status, job.finished_at = Status.FAILED, now
-            job.progress = f"The worker stopped {job.attempts} times during this capture; it was not tried again."
-            job.save(update_fields=["status", "finished_at", "progress"])
-            _record(job, by=None, before=before, note=job.progress)
-            return None
-        job.attempts += 1
-        job.status, job.started_at, job.touched_at = Status.RUNNING, now, now
-        job.progress = "starting"
-        job.save(update_fields=["attempts", "status", "started_at", "touched_at", "progress"])
-        _record(job, by=None, before=before, note=f"A worker started the capture (attempt {job.attempts})")
-    return job
+    """Mark the capture running for this delivery; None if it has an outcome or a live worker has it."""
+    return job_queue.claim(
+        CaptureJob,
+        job_id,
+        what="capture",
+        stale_after=_stale_after(),
+        max_attempts=MAX_ATTEMPTS,
+        reset={"progress": "starting"},
+        give_up=_stopped_too_often,
+        record=lambda job, before, note: _record(job, by=None, before=before, note=note),
+    )
+
+
+def _stale_after() -> dt.timedelta:
+    # A live worker writes progress at least once per step, and no step waits longer than a page load.
+    return dt.timedelta(seconds=settings.CAPTURE_PAGE_SECONDS + 120)
+
+
+def _stopped_too_often(job: CaptureJob, reason: str, before: str) -> None:
+    job.status, job.finished_at, job.progress = Status.FAILED, timezone.now(), reason
+    job.save(update_fields=["status", "finished_at", "progress"])
+    _record(job, by=None, before=before, note=reason)
 
 
 class _Progress:
@@ -354,18 +448,15 @@ class _Progress:
         if step == self.step and now - self.written_at < PROGRESS_SECONDS:
             return
         self.step, self.written_at = step, now
-        updated = CaptureJob.objects.filter(pk=self.job.pk, status=Status.RUNNING, attempts=self.job.attempts).update(
-            progress=line[:300], touched_at=timezone.now()
-        )
-        if not updated:
+        if not job_queue.keep_alive(self.job, progress=line[:300]):
             raise LostClaim(f"Capture {self.job.pk} is no longer this delivery's")
 
 
 def _finish(job: CaptureJob, steps: dict, kept: _Kept) -> str | None:
     _fail_rest(steps, "the step did not run")
     with transaction.atomic():
-        current = CaptureJob.objects.select_for_update(of=("self",)).select_related("case").get(pk=job.pk)
-        if current.status != Status.RUNNING or current.attempts != job.attempts:
+        current = job_queue.lock_own(job)
+        if current is None:
             log.warning("Capture %s changed hands before its outcome was recorded", job.pk)
             return None
         current.steps = {step: steps[step] for step in STEPS}
@@ -374,12 +465,14 @@ def _finish(job: CaptureJob, steps: dict, kept: _Kept) -> str | None:
         current.pdf = kept.artifacts.get("pdf")
         current.archive = kept.artifacts.get("archive")
         current.finished_at = current.touched_at = timezone.now()
-        current.changes = changes_since_last(current)
+        found = changes.since_last_capture(current)
+        current.changes = [change.line for change in found]
         anything = any(step["outcome"] == OK for step in current.steps.values())
         current.status = Status.DONE if anything else Status.FAILED
         current.progress = summary(current)
         current.save()
         current.media_items.set(kept.media)
+        changes.raise_flags(current, found)
         _record(current, by=None, before=Status.RUNNING, note=current.progress)
     return current.status
 
@@ -391,42 +484,6 @@ def summary(job: CaptureJob) -> str:
     if job.changes:
         line += ". Since the last capture: " + "; ".join(job.changes)
     return line
-
-
-def changes_since_last(job: CaptureJob) -> list[str]:
-    """Deleted or edited since the sighting's previous capture: the flags a watched sighting raises."""
-    if job.sighting_id is None:
-        return []
-    previous = (
-        CaptureJob.objects.filter(sighting_id=job.sighting_id, status=Status.DONE, finished_at__lt=job.finished_at)
-        .exclude(pk=job.pk)
-        .order_by("-finished_at")
-        .first()
-    )
-    if previous is None:
-        return []
-    changes = []
-    was_there = not _looks_deleted(previous)
-    if was_there and _looks_deleted(job):
-        changes.append(f"deleted between {_when(previous.finished_at)} and {_when(job.finished_at)}")
-    before, now = (previous.facts.get("caption") or "").strip(), (job.facts.get("caption") or "").strip()
-    if before and now and before != now:
-        changes.append("caption changed")
-    old_media = set(previous.steps.get("media", {}).get("sha256") or [])
-    new_media = set(job.steps.get("media", {}).get("sha256") or [])
-    if old_media and new_media and old_media != new_media:
-        changes.append("media changed")
-    return changes
-
-
-def _looks_deleted(job: CaptureJob) -> bool:
-    if job.facts.get("page_status") in (404, 410):
-        return True
-    return any(step.get("reason", "").startswith("deleted or removed") for step in job.steps.values())
-
-
-def _when(moment) -> str:
-    return timezone.localtime(moment, dt.UTC).strftime("%-d %b %Y %H:%M UTC")
 
 
 def _cookie_file(url: str, folder: Path) -> Path | None:
@@ -484,18 +541,16 @@ def requeue_stalled(now=None) -> int:
     Returns how many were re-sent.
     """
     now = now or timezone.now()
-    cutoff = now - dt.timedelta(seconds=settings.CAPTURE_PAGE_SECONDS + 120)
-    give_up_before = now - GIVE_UP_AFTER
-    stalled = CaptureJob.objects.filter(status__in=(Status.QUEUED, Status.RUNNING), touched_at__lt=cutoff)
-    resent = 0
-    for job_id, requested_at in stalled.values_list("pk", "requested_at"):
-        if requested_at < give_up_before:
-            minutes = round((now - requested_at).total_seconds() / 60)
-            _give_up(job_id, f"no worker finished this capture in {minutes} minutes; capture again to retry")
-        else:
-            send(job_id)
-            resent += 1
-    return resent
+    return job_queue.requeue_stalled(
+        CaptureJob,
+        what="capture",
+        now=now,
+        stale_after=_stale_after(),
+        give_up_before=now - GIVE_UP_AFTER,
+        overdue=lambda minutes: f"no worker finished this capture in {minutes} minutes; capture again to retry",
+        send=send,
+        give_up=_give_up,
+    )
 
 
 def _give_up(job_id: int, reason: str) -> None:

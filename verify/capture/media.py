@@ -51,7 +51,8 @@ REASONS = [
      "deleted or removed: the site says the post is not there"),
     (r"HTTP Error 429|rate.?limit|too many requests", "rate-limited: the site asked the desk to slow down; "
      "try again later"),
-    (r"HTTP Error 401|log ?in|sign ?in|cookies|private|members.only|age.restricted|confirm your age",
+    (r"HTTP Error 401|log ?in|sign ?in|cookies|registered users|private|members.only|age.restricted|"
+     r"confirm your age",
      "login wall: the post is only shown to a logged-in account; add a cookie file for this platform in the "
      "admin to capture it"),
     (r"geo.?restrict|geo.?block|not available in your country|from your location",
@@ -59,7 +60,7 @@ REASONS = [
     (r"HTTP Error 403", "the site refused access (HTTP 403): a login wall or a block on the desk's address"),
     (r"timed out|timeout", "the site did not answer in time"),
     (r"Unsupported URL", NO_MEDIA),
-    (r"Unable to extract|Unable to download JSON|unable to parse|KeyError|TypeError|IndexError",
+    (r"Unable to extract|Unable to download JSON|unable to parse|returned nothing|KeyError|TypeError|IndexError",
      "the reader for this site could not understand the page; the platform may have changed it (updating "
      "yt-dlp usually fixes this)"),
 ]  # fmt: skip
@@ -89,6 +90,7 @@ class _Messages:
 
     def __init__(self):
         self.errors: list[str] = []
+        self.warnings: list[str] = []
         self.skipped: list[str] = []
 
     def debug(self, message: str) -> None:
@@ -99,6 +101,7 @@ class _Messages:
         self.debug(message)
 
     def warning(self, message: str) -> None:
+        self.warnings.append(message)
         log.info("yt-dlp: %s", message)
 
     def error(self, message: str) -> None:
@@ -158,7 +161,7 @@ def fetch_media(
     except DownloadError as exc:
         return _nothing(outcome, reason_for(str(exc)))
     if info is None:
-        return _nothing(outcome, reason_for(messages.errors[-1]) if messages.errors else "yt-dlp found nothing")
+        return _nothing(outcome, _why_nothing(messages))
     entries = [e for e in (info.get("entries") or [info]) if e]
     outcome.facts = facts_from(info, entries, url)
     for entry in entries:
@@ -174,6 +177,15 @@ def fetch_media(
     if not outcome.files:
         outcome.failed = "; ".join(outcome.problems) or "the post's media could not be downloaded"
     return outcome
+
+
+def _why_nothing(messages: _Messages) -> str:
+    """Why yt-dlp gave no reading of the post: its error, or a reader that found nothing it knew on the page."""
+    if messages.errors:
+        return reason_for(messages.errors[-1])
+    broken = [w for w in messages.warnings if re.search(r"returned nothing|unable to extract", w, re.IGNORECASE)]
+    # A site's own reader that finds none of the markup it knows: the platform has changed its pages.
+    return reason_for(broken[-1]) if broken else NO_MEDIA
 
 
 def _nothing(outcome: MediaOutcome, reason: str) -> MediaOutcome:
