@@ -20,10 +20,13 @@
     var body = details.querySelector(".vd-card-body");
     if (!body || details.dataset.loaded === "yes") return;
     details.dataset.loaded = "yes";
-    body.textContent = "Loading the file's details…";
+    // Read again after a refresh: the sections a reviewer had open (raw readings...) stay open.
+    var wasOpen = Array.prototype.map.call(body.querySelectorAll("details"), function (inner) { return inner.open; });
+    if (!wasOpen.length) body.textContent = "Loading the file's details…";
     fetchPage(detailsUrl(details.closest("[data-file]").dataset.file))
       .then(function (html) {
         body.innerHTML = html;
+        body.querySelectorAll("details").forEach(function (inner, index) { if (wasOpen[index]) inner.open = true; });
         document.dispatchEvent(new CustomEvent("vd:details-loaded", { detail: body }));
       })
       .catch(function () {
