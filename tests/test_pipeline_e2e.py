@@ -177,6 +177,7 @@ def test_it_takes_an_upload_through_the_worker_to_review(desk_processes, tmp_pat
         ("clip.mp4", "video"): "ok",
         ("clip.mp4", "c2pa"): "ok",
         ("clip.mp4", "perceptual"): "ok",
+        ("clip.mp4", "video_timeline"): "ok",
         ("notes.txt", "filetype"): "unsupported",
     } | ({("photo.jpg", "exiftool"): "ok", ("clip.mp4", "exiftool"): "ok"} if exiftool.available() else {}), (
         worker.output()

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from verify import case_story, downloads, flags, intake, selectors, similarity, workflow
 from verify.capture import jobs
+from verify.clips import CLIP_OF
 from verify.intake import IntakeError, human_bytes
 from verify.models import CaptureJob, Case, Extraction, MediaItem
 from verify.views import as_pretty_json
@@ -161,7 +162,9 @@ def panel_context(case: Case) -> dict:
     panel["flags"] = list(flags.case_flags(case))
     panel["case_flags"] = [flag for flag in panel["flags"] if flag.media_item_id is None]
     # Earlier cases with this file, or one like it, are what a reviewer should read first.
-    panel["archive_flags"] = [flag for flag in panel["flags"] if flag.kind in similarity.ARCHIVE_KINDS]
+    panel["archive_flags"] = [
+        flag for flag in panel["flags"] if flag.kind in similarity.ARCHIVE_KINDS or flag.kind == CLIP_OF
+    ]
     panel["downloads"] = selectors.case_link_downloads(case)
     panel["downloads_pending"] = sum(not download.is_finished for download in panel["downloads"])
     panel["captures"] = selectors.case_captures(case)

@@ -670,5 +670,6 @@ class Publication(models.Model):
         super().save(*args, **kwargs)
 
 
+from verify.clips.models import VideoTimeline  # noqa: E402, F401 - clips inside videos
 from verify.notices.models import Notice  # noqa: E402, F401 - what people are told, per case
 from verify.record.models import FixityCheck, StoredFile  # noqa: E402, F401 - the record's own models

@@ -17,10 +17,11 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from verify import flags, services, similarity, workflow
+from verify.clips import services as clips
 from verify.models import Case, Extraction, MediaItem, storable_json
 from verify.record import fixity
 from verify.workflow import Stage
-from workers.extractors import extractors_for, perceptual, registry
+from workers.extractors import extractors_for, perceptual, registry, video_timeline
 from workers.extractors.base import ExtractionFailed, Unsupported
 from workers.extractors.summary import summarise
 
@@ -32,7 +33,8 @@ NO_READER = "filetype"
 FLAG_READINGS = frozenset({"exif", "image", "video", "c2pa", perceptual.NAME})
 # Slower screening readings, sent to their own queue so that a busy worker reads every file's metadata,
 # hashes and flags first.
-SCREENING_READINGS = frozenset({"forensics"})
+# A video's timeline decodes every frame of it.
+SCREENING_READINGS = frozenset({"forensics", video_timeline.NAME})
 # What sending a task raises when the broker is down or restarting.
 BROKER_ERRORS = (BrokerUnreachable, ConnectionError, TimeoutError)
 
@@ -258,6 +260,8 @@ def after_outcome(item: MediaItem, *, extractor: str | None = None) -> None:
         flags.recompute_flags_for_item(item)
     if extractor in (None, perceptual.NAME):
         similarity.update_seen_before(item, reread=extractor == perceptual.NAME)
+    if extractor in (None, video_timeline.NAME):
+        clips.update_clip_flags(item, reread=extractor == video_timeline.NAME)
     if not unfinished:
         finish_collecting(item)
 

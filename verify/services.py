@@ -180,9 +180,12 @@ def _move(*, case: Case, to: Stage, by, note: str = "", extra: dict | None = Non
 
 
 def _refresh_flags_citing(case_id: int) -> None:
-    from verify import similarity  # the index loads numpy and Pillow; only a stage change needs it here
+    # The indexes load numpy and Pillow; only a stage change needs them here.
+    from verify import similarity
+    from verify.clips import services as clips
 
     similarity.refresh_flags_citing(case_id)
+    clips.refresh_flags_citing(case_id)
 
 
 def move_case(*, case: Case, to: Stage, by, note: str = "", event_data=None) -> Case:

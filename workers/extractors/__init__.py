@@ -11,7 +11,7 @@ from functools import cache
 from importlib import import_module
 from types import ModuleType
 
-EXTRACTOR_MODULES = ("exif", "image", "video", "c2pa", "perceptual", "forensics", "exiftool")
+EXTRACTOR_MODULES = ("exif", "image", "video", "c2pa", "perceptual", "forensics", "exiftool", "video_timeline")
 
 
 @cache
