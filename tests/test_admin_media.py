@@ -90,8 +90,9 @@ def test_it_shows_each_file_with_its_readings_on_the_case_page(desk_client, desk
     panel = desk_client.get(reverse("admin:verify_case_media_panel", args=[case.pk])).content.decode()
     assert f"All {readers} readings have an outcome" in panel
     assert 'data-pending="0"' in panel
-    assert "Raw readings" in panel
-    assert reverse("media-artifact", args=[item.sha256, "perceptual", "thumb.jpg"]) in panel
+    assert reverse("media-artifact", args=[item.sha256, "perceptual", "thumb.jpg"]) in panel  # the card's thumbnail
+    details = desk_client.get(reverse("admin:verify_case_file_details", args=[case.pk, item.pk])).content.decode()
+    assert "Raw readings" in details and item.sha256 in details
 
 
 def test_it_serves_evidence_only_to_logged_in_desk_users(client, desk):
@@ -136,6 +137,9 @@ def test_it_keeps_open_raw_readings_open_while_the_panel_refreshes(live_server, 
     def raw_readings(item):
         return browser.find_element(By.CSS_SELECTOR, f"#media-{item.sha256[:12]} details.vd-raw")
 
+    # A file's details, raw readings among them, are fetched when its card is opened.
+    browser.find_element(By.CSS_SELECTOR, f"#media-{items[1].sha256[:12]} .vd-card-name").click()
+    wait.until(lambda driver: driver.find_elements(By.CSS_SELECTOR, f"#media-{items[1].sha256[:12]} details.vd-raw"))
     raw_readings(items[1]).find_element(By.TAG_NAME, "summary").click()
     assert raw_readings(items[1]).get_attribute("open") is not None
     # The next refresh brings news of one more reading, in freshly replaced HTML.
@@ -144,9 +148,15 @@ def test_it_keeps_open_raw_readings_open_while_the_panel_refreshes(live_server, 
     almost = f"{readings - 1} of {readings} readings done"
     wait.until(lambda driver: almost in driver.find_element(By.ID, "vd-media").text)
     assert raw_readings(items[1]).get_attribute("open") is not None
-    assert raw_readings(items[0]).get_attribute("open") is None
+    assert browser.find_elements(By.CSS_SELECTOR, f"#media-{items[0].sha256[:12]} details.vd-raw") == []
     pipeline.run_extraction(waiting[1].pk)
     wait.until(lambda driver: f"All {readings} readings have an outcome" in driver.find_element(By.ID, "vd-media").text)
+    # That file's card was drawn again and its details read again, with the raw readings still open.
+    read_again = (
+        "var raw = document.querySelector(arguments[0]);"
+        "return Boolean(raw) && !raw.parentElement.textContent.includes('waiting for a worker')"
+    )
+    wait.until(lambda driver: driver.execute_script(read_again, f"#media-{items[1].sha256[:12]} details.vd-raw"))
     assert raw_readings(items[1]).get_attribute("open") is not None
 
 

@@ -80,6 +80,12 @@ def test_it_shows_a_reviewer_each_file_with_its_readings(
     log_in(browser, live_server.url, reviewer.username)
     browser.get(f"{live_server.url}/admin/verify/case/{case.pk}/change/")
     panel = WebDriverWait(browser, WAIT_SECONDS).until(EC.presence_of_element_located((By.ID, "vd-media")))
+    # Each file's details are fetched when its card is opened.
+    for name in panel.find_elements(By.CSS_SELECTOR, ".vd-card-name"):
+        name.click()
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda driver: len(driver.find_elements(By.CSS_SELECTOR, "#vd-media .vd-card-body .vd-item")) == 3
+    )
     WebDriverWait(browser, WAIT_SECONDS).until(
         lambda driver: "Map tiles unavailable" in driver.find_element(By.ID, "vd-media").text
     )
@@ -104,6 +110,21 @@ def test_it_shows_a_reviewer_each_file_with_its_readings(
 def click_link(driver, href_end: str) -> None:
     """Follow a link by where it goes (the admin's buttons show their text in capitals)."""
     driver.find_element(By.CSS_SELECTOR, f"a[href$='{href_end}']").click()
+
+
+def in_panel(driver, selector: str) -> None:
+    """Wait for a form the case page opened in its work panel."""
+    WebDriverWait(driver, WAIT_SECONDS).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, f"#vd-work-panel {selector}"))
+    )
+
+
+def submit_and_wait(driver, selector: str) -> None:
+    """Submit with the button `selector` and wait for the page it leads to (the case page, again)."""
+    button = driver.find_element(By.CSS_SELECTOR, selector)
+    button.click()
+    WebDriverWait(driver, WAIT_SECONDS).until(EC.staleness_of(button))
+    WebDriverWait(driver, WAIT_SECONDS).until(EC.url_contains("/change/"))
 
 
 def test_it_takes_a_case_from_queue_to_published_pdf(
@@ -139,17 +160,19 @@ def test_it_takes_a_case_from_queue_to_published_pdf(
     save_full_page(browser, screenshot_dir / "path-1-taken.png")
 
     # ...answers the checklist...
+    # The checklist's form opens in the case page's work panel.
     click_link(browser, "/checklist/")
+    in_panel(browser, "select[name$='-status']")
     for select in browser.find_elements(By.CSS_SELECTOR, "select[name$='-status']"):
         Select(select).select_by_value("confirmed")
     for notes in browser.find_elements(By.CSS_SELECTOR, "textarea[name$='-notes']"):
         notes.send_keys("Checked against the earliest upload.")
     save_full_page(browser, screenshot_dir / "path-2-checklist.png")
-    browser.find_element(By.CSS_SELECTOR, "input[value='Save answers']").click()
-    WebDriverWait(browser, WAIT_SECONDS).until(EC.url_contains("/change/"))
+    submit_and_wait(browser, "input[value='Save answers']")
 
     # ...and proposes a verdict.
     click_link(browser, "/propose-verdict/")
+    in_panel(browser, "[name='rating']")
     Select(browser.find_element(By.NAME, "rating")).select_by_value("misleading")
     Select(browser.find_element(By.NAME, "confidence")).select_by_value("high")
     Select(browser.find_element(By.NAME, "media_category")).select_by_value("DecontextualizedContent")
@@ -157,8 +180,7 @@ def test_it_takes_a_case_from_queue_to_published_pdf(
     browser.find_element(By.NAME, "rationale").send_keys("The same photo was posted in 2022 with another caption.")
     Select(browser.find_element(By.NAME, "media-0-category")).select_by_value("DecontextualizedContent")
     save_full_page(browser, screenshot_dir / "path-3-propose.png")
-    browser.find_element(By.CSS_SELECTOR, "input[value='Propose this verdict']").click()
-    WebDriverWait(browser, WAIT_SECONDS).until(EC.url_contains("/change/"))
+    submit_and_wait(browser, "input[value='Propose this verdict']")
     case.refresh_from_db()
     assert case.stage == "awaiting_approval"
 
@@ -167,9 +189,9 @@ def test_it_takes_a_case_from_queue_to_published_pdf(
     log_in(browser, live_server.url, editor.username)
     browser.get(f"{live_server.url}/admin/verify/case/{case.pk}/change/")
     click_link(browser, "/review-verdict/")
+    in_panel(browser, "[name='approve']")
     save_full_page(browser, screenshot_dir / "path-4-review.png")
-    browser.find_element(By.NAME, "approve").click()
-    WebDriverWait(browser, WAIT_SECONDS).until(EC.url_contains("/change/"))
+    submit_and_wait(browser, "#vd-work-panel [name='approve']")
     case.refresh_from_db()
     assert case.stage == "published"
 

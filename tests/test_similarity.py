@@ -405,7 +405,8 @@ def test_it_tells_the_reviewer_why_a_single_colour_photo_is_left_out_of_matching
     case = make_case(by=desk, stage="triage")
     collect(case, single_colour_jpeg(), "grey.jpg")
 
-    response = desk_client.get(reverse("admin:verify_case_media_panel", args=[case.pk]))
+    item = case.media_items.get()
+    response = desk_client.get(reverse("admin:verify_case_file_details", args=[case.pk, item.pk]))
 
     assert (
         "The image is almost a single colour, so its hash would match unrelated images; "
@@ -568,7 +569,7 @@ def test_it_shows_same_file_and_near_duplicate_flags_at_the_top_of_the_case_page
 
     page = desk_client.get(reverse("admin:verify_case_media_panel", args=[second_case.pk])).content.decode()
 
-    top = page[page.index("Seen before in the archive") : page.index('class="vd-item"')]
+    top = page[page.index("Seen before in the archive") : page.index('class="vd-gallery"')]
     assert "The same file (SHA-256" in top
     assert "Near-duplicate of &#x27;bridge.jpg&#x27;" in top
     assert ">bridge-copy.jpg</a>: Near-duplicate" in top

@@ -5,12 +5,13 @@ from __future__ import annotations
 from functools import partial
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin import widgets as admin_widgets
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import linebreaks_filter
@@ -19,7 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from verify import case_story, intake, media_panel, review_views, search_views, selectors, services, workflow
+from verify import intake, media_panel, review_views, search_views, selectors, services, workflow
 from verify.bidi import bdi, isolate
 from verify.bundle import views as bundle_views
 from verify.desk import sightings
@@ -45,13 +46,16 @@ from verify.reports import views as report_views
 from verify.search import finder
 from verify.search import views as desk_search_views
 from verify.workflow import EDITOR, REVIEWER, Stage, WorkflowError
+from verify.workspace import gallery as workspace_gallery
+from verify.workspace import moves as workspace_moves
+from verify.workspace import page as workspace_page
 
 User = get_user_model()
 MAX_ERRORS_SHOWN = 10
 
 
 def reviewers() -> QuerySet:
-    return User.objects.filter(Q(groups__name=REVIEWER) | Q(is_superuser=True), is_active=True).distinct()
+    return selectors.active_reviewers()
 
 
 def name_of(user, default: str = "system") -> str:
@@ -420,7 +424,7 @@ class CaseAdmin(admin.ModelAdmin):
         ),
         ("Record", {"fields": [("created_by_name", "opened")], "classes": ["collapse"]}),
     ]
-    # Media has its own panel on the case page (templates/admin/verify/case/media_panel.html).
+    # Media has its own gallery on the case page (verify/workspace/, templates/admin/verify/case/workspace/).
     inlines = [SightingInline, AssignmentInline, ChecklistInline, VerdictInline, CaseEventInline]
 
     class Media:
@@ -452,7 +456,14 @@ class CaseAdmin(admin.ModelAdmin):
             path("export/<str:fmt>/", wrap(CaseAdmin.export_view), name="verify_case_export"),
             path("<int:case_id>/report.<str:fmt>", wrap(CaseAdmin.case_report_view), name="verify_case_report"),
             path("<int:case_id>/add-media/", wrap(media_panel.add_media_view), name="verify_case_add_media"),
-            path("<int:case_id>/media-panel/", wrap(media_panel.media_panel_view), name="verify_case_media_panel"),
+            path("<int:case_id>/media-panel/", wrap(workspace_page.media_panel_view), name="verify_case_media_panel"),
+            path("<int:case_id>/live/", wrap(workspace_page.live_view), name="verify_case_live"),
+            path("<int:case_id>/move/", wrap(workspace_moves.move_view), name="verify_case_move"),
+            path(
+                "<int:case_id>/media/<int:item_id>/details/",
+                wrap(workspace_gallery.file_details_view),
+                name="verify_case_file_details",
+            ),
             path("<int:case_id>/story/", wrap(media_panel.story_view), name="verify_case_story"),
             path(
                 "<int:case_id>/recapture/<int:capture_id>/",
@@ -522,8 +533,8 @@ class CaseAdmin(admin.ModelAdmin):
         case = self.get_object(request, object_id)
         extra_context = extra_context or {}
         if case is not None:
-            extra_context.update(media_panel.panel_context(case))
-            extra_context.update(case_story.story_context(case))
+            extra_context.update(workspace_page.workspace_context(request, case))
+            extra_context["map_tile_url"] = settings.MAP_TILE_URL
             extra_context["can_add_media"] = bool(workflow.roles_of(request.user) & intake.INTAKE_ROLES)
             extra_context["work_links"] = work_links(case, request.user)
             extra_context["history"] = history_rows(list(case.events.select_related("actor")))

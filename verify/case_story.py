@@ -210,7 +210,7 @@ def _offset(clock: datetime) -> str:
 
 
 def _media_anchor(item: MediaItem) -> str:
-    # The media panel's id for the item (templates/admin/verify/case/media_panel.html).
+    # The id of the item's card in the gallery (verify.workspace.gallery.card).
     return f"media-{item.sha256[:12]}"
 
 

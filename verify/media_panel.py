@@ -16,7 +16,6 @@ from verify.capture import jobs
 from verify.clips import CLIP_OF
 from verify.intake import IntakeError, human_bytes
 from verify.models import CaptureJob, Case, Extraction, MediaItem
-from verify.record import fixity, timestamps
 from verify.views import as_pretty_json
 from verify.workflow import WorkflowError
 
@@ -65,14 +64,14 @@ class AddMediaForm(forms.Form):
         return data
 
 
-def _case_for(request: HttpRequest, case_id: int) -> Case:
+def case_for(request: HttpRequest, case_id: int) -> Case:
     if not request.user.has_perm("verify.view_case"):
         raise PermissionDenied
     return get_object_or_404(Case, pk=case_id)
 
 
 def add_media_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse:
-    case = _case_for(request, case_id)
+    case = case_for(request, case_id)
     if not workflow.roles_of(request.user) & intake.INTAKE_ROLES:
         raise PermissionDenied
     form = AddMediaForm(request.POST or None, request.FILES or None)
@@ -142,7 +141,7 @@ def queue_post_capture(request, case, url, *, sighting=None, trigger="desk") -> 
 
 def recapture_view(model_admin, request: HttpRequest, case_id: int, capture_id: int) -> HttpResponse:
     """Capture a sighting's post again now; a deletion or an edit since the last capture is flagged."""
-    case = _case_for(request, case_id)
+    case = case_for(request, case_id)
     if request.method != "POST" or not workflow.roles_of(request.user) & intake.INTAKE_ROLES:
         raise PermissionDenied
     earlier = get_object_or_404(CaptureJob, pk=capture_id, case=case)
@@ -151,38 +150,20 @@ def recapture_view(model_admin, request: HttpRequest, case_id: int, capture_id: 
     return redirect(reverse("admin:verify_case_change", args=[case.pk]) + "#vd-media")
 
 
-def media_panel_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse:
-    """The media panel alone, polled by the case page while the pipeline runs."""
-    case = _case_for(request, case_id)
-    context = {**panel_context(case), "can_add_media": bool(workflow.roles_of(request.user) & intake.INTAKE_ROLES)}
-    return TemplateResponse(request, "admin/verify/case/media_panel.html", context)
-
-
 def story_view(model_admin, request: HttpRequest, case_id: int) -> HttpResponse:
     """The timeline and places alone, polled with the media panel so that both show the same readings."""
-    case = _case_for(request, case_id)
+    case = case_for(request, case_id)
     return TemplateResponse(request, "admin/verify/case/story.html", case_story.story_context(case))
 
 
 def panel_context(case: Case) -> dict:
+    """What the media panel reads: every file with its readings, the case's flags, downloads and captures."""
     panel = selectors.case_media_panel(case)
-    by_item: dict[int | None, list] = {}
-    for flag in flags.case_flags(case):
-        by_item.setdefault(flag.media_item_id, []).append(flag)
-    damaged = fixity.damaged_files([entry["item"] for entry in panel["items"]])
-    stamps = timestamps.shown_for([entry["item"] for entry in panel["items"]])
-    for entry in panel["items"]:
-        entry["timestamp"] = stamps[entry["item"].pk]
-        entry.update(_presentation(entry["item"], entry["extractions"]))
-        entry["flags"] = by_item.get(entry["item"].pk, [])
-        entry["damaged"] = damaged.get(entry["item"].pk, [])
-    panel["case_flags"] = by_item.get(None, [])
+    panel["flags"] = list(flags.case_flags(case))
+    panel["case_flags"] = [flag for flag in panel["flags"] if flag.media_item_id is None]
     # Earlier cases with this file, or one like it, are what a reviewer should read first.
     panel["archive_flags"] = [
-        flag
-        for item_flags in by_item.values()
-        for flag in item_flags
-        if flag.kind in similarity.ARCHIVE_KINDS or flag.kind == CLIP_OF
+        flag for flag in panel["flags"] if flag.kind in similarity.ARCHIVE_KINDS or flag.kind == CLIP_OF
     ]
     panel["downloads"] = selectors.case_link_downloads(case)
     panel["downloads_pending"] = sum(not download.is_finished for download in panel["downloads"])
@@ -195,7 +176,7 @@ def _artifact_url(item: MediaItem, extractor: str, name: str) -> str:
     return reverse("media-artifact", args=[item.sha256, extractor, name])
 
 
-def _presentation(item: MediaItem, extractions: dict[str, Extraction]) -> dict:
+def presentation(item: MediaItem, extractions: dict[str, Extraction]) -> dict:
     """What the panel shows of one item: previews, C2PA status, error-level image, raw readings."""
     perceptual = extractions.get("perceptual")
     previews = []

@@ -194,6 +194,8 @@ class Extraction(models.Model):
         FAILED = "failed", "Failed"
         TIMED_OUT = "timed_out", "Timed out"
 
+    UNFINISHED = (Status.PENDING, Status.RUNNING)
+
     media_item = models.ForeignKey(MediaItem, on_delete=models.CASCADE, related_name="extractions")
     extractor = models.CharField(max_length=40)
     extractor_version = models.CharField(max_length=20, blank=True)
@@ -216,7 +218,7 @@ class Extraction(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status not in (self.Status.PENDING, self.Status.RUNNING)
+        return self.status not in self.UNFINISHED
 
 
 class Sighting(models.Model):

@@ -1,6 +1,7 @@
 """Reads that more than one caller needs, shaped so their cost does not grow with rows."""
 
-from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -17,7 +18,7 @@ from verify.models import (
     Sighting,
     Verdict,
 )
-from verify.workflow import OPEN_STAGES, Stage
+from verify.workflow import OPEN_STAGES, REVIEWER, Stage
 
 
 def media_count() -> Coalesce:
@@ -37,6 +38,11 @@ def case_list(queryset: QuerySet[Case] | None = None) -> QuerySet[Case]:
     )
 
 
+def active_reviewers() -> QuerySet:
+    """The people who can be assigned to cases: active reviewers, and superusers, who hold every role."""
+    return get_user_model().objects.filter(Q(groups__name=REVIEWER) | Q(is_superuser=True), is_active=True).distinct()
+
+
 def overdue_cases(now=None) -> QuerySet[Case]:
     """Open cases whose deadline has passed, most urgent first."""
     now = now or timezone.now()
@@ -44,18 +50,32 @@ def overdue_cases(now=None) -> QuerySet[Case]:
 
 
 def case_media_panel(case: Case) -> dict:
-    """Each of the case's media items with its extractions, and the pipeline's progress, in two queries."""
-    links = list(
-        case.case_media.select_related("media_item", "added_by")
-        .prefetch_related(Prefetch("media_item__extractions", queryset=Extraction.objects.order_by("extractor")))
-        .order_by("added_at")
+    """Each of the case's files with its readings' outcomes, and the pipeline's progress, in three queries.
+
+    A case can hold hundreds of files with five readings each: each reading comes as its status
+    alone (`statuses`, by reader), and of the results only the perceptual reader's (`previews`,
+    the thumbnails and keyframes it made); a file's details read the rest when it is opened."""
+    links = list(case.case_media.select_related("media_item").defer("media_item__disagreements").order_by("added_at"))
+    statuses: dict[int, dict[str, str]] = {}
+    for item_id, extractor, status in (
+        Extraction.objects.filter(media_item__cases=case)
+        .order_by("extractor")
+        .values_list("media_item_id", "extractor", "status")
+    ):
+        statuses.setdefault(item_id, {})[extractor] = status
+    previews = dict(
+        Extraction.objects.filter(
+            media_item__cases=case, extractor="perceptual", status=Extraction.Status.OK
+        ).values_list("media_item_id", "result")
     )
     items, total, finished = [], 0, 0
     for link in links:
-        extractions = {e.extractor: e for e in link.media_item.extractions.all()}
-        total += len(extractions)
-        finished += sum(e.is_finished for e in extractions.values())
-        items.append({"link": link, "item": link.media_item, "extractions": extractions})
+        readings = statuses.get(link.media_item_id, {})
+        total += len(readings)
+        finished += sum(status not in Extraction.UNFINISHED for status in readings.values())
+        items.append(
+            {"link": link, "item": link.media_item, "statuses": readings, "previews": previews.get(link.media_item_id)}
+        )
     return {"items": items, "total": total, "finished": finished, "pending": total - finished}
 
 

@@ -69,9 +69,9 @@ def test_it_lists_the_files_sightings(client, desk, shared_photo):
     assert 'href="https://t.me/k/1"' in response.content.decode()
 
 
-def test_it_links_the_files_page_from_the_case_page(client, desk, shared_photo, media_root):
+def test_it_links_the_files_page_from_its_details_on_the_case_page(client, desk, shared_photo, media_root):
     item, first, _ = shared_photo
     client.force_login(desk)
-    html = client.get(reverse("admin:verify_case_change", args=[first.pk])).content.decode()
+    html = client.get(reverse("admin:verify_case_file_details", args=[first.pk, item.pk])).content.decode()
     file_page = reverse("admin:verify_mediaitem_change", args=[item.pk])
     assert f'<a href="{file_page}">every case with this file</a>' in html

@@ -62,10 +62,14 @@ def test_it_refreshes_timeline_places_and_summary_when_the_readings_finish(clien
         assert "Capture time pending: the file is still being read" in text
         assert "GPS pending for DSCN0010.jpg: still being read." in text
         assert "No capture time in the file" not in text and "No GPS reading" not in text
+    item = reading_case.media_items.get()
+    details_url = reverse("admin:verify_case_file_details", args=[reading_case.pk, item.pk])
+    details = client.get(details_url).text
+    assert details.count('<span class="vd-pending">pending</span>') >= 3  # captured, device, GPS at least
+    assert "none in the file" not in details and "not recorded" not in details
     panel = client.get(panel_url).text
-    assert panel.count('<span class="vd-pending">pending</span>') >= 3  # captured, device, GPS at least
-    assert "none in the file" not in panel and "not recorded" not in panel
-    assert f'data-story-url="{story_url}"' in page
+    assert 'capture time <span class="vd-pending">pending</span>' in panel  # the file's card
+    assert "no GPS" not in panel and "no capture time" not in panel
 
     read_everything()
 
@@ -74,6 +78,6 @@ def test_it_refreshes_timeline_places_and_summary_when_the_readings_finish(clien
     assert "43.467448, 11.885127" in story  # the GPS reading, now among the places
     assert "Captured: DSCN0010.jpg" in story and "22 Oct 2008, 16:28:39 local" in story
     panel = client.get(panel_url).text
-    assert "vd-pending" not in panel
-    assert "NIKON" in panel and "43.467448, 11.885127" in panel
-    assert 'data-pending="0"' in panel
+    assert "vd-pending" not in panel and 'data-pending="0"' in panel
+    details = client.get(details_url).text
+    assert "NIKON" in details and "43.467448, 11.885127" in details

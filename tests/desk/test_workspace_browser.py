@@ -142,6 +142,9 @@ def test_it_shows_flag_sentences_and_summary_labels_in_the_dark_theme(live_serve
     log_in(browser, live_server.url, "dana")
     use_theme(browser, live_server.url, "dark-system")
     open_page(browser, live_server.url + desk_pages(busy_case)["case"])
+    # The summary is in the file's details, fetched when its card is opened.
+    browser.find_element(By.CSS_SELECTOR, "#vd-media .vd-card-name").click()
+    WebDriverWait(browser, WAIT_SECONDS).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#vd-media .vd-summary th"))
 
     # Read in one script: the panel is re-fetched every few seconds while a file is being read.
     seen = browser.execute_script(
@@ -176,7 +179,7 @@ def test_it_fits_1366_pixels_without_sideways_scrolling_and_wraps_a_300_characte
             assert widths[0] <= widths[1] and widths[2] == 1366, (theme, name, widths)
         open_page(browser, live_server.url + desk_pages(busy_case)["case"])
         heading = browser.execute_script(
-            "var h = document.querySelector('#vd-media .vd-item h3'), box = h.getBoundingClientRect();"
+            "var h = document.querySelector('#vd-media .vd-card-name'), box = h.getBoundingClientRect();"
             "return [h.textContent, box.height, box.right]"
         )
         assert LONG_NAME[:40] in heading[0]

@@ -143,12 +143,13 @@ def test_the_case_page_marks_the_file_damaged_and_offers_no_download(photo, two_
     flip_byte(path)
     fixity.check_everything()
     client.force_login(desk)
-    panel = client.get(reverse("admin:verify_case_media_panel", args=[two_cases[0].pk])).content.decode()
+    details = reverse("admin:verify_case_file_details", args=[two_cases[0].pk, item.pk])
+    panel = client.get(details).content.decode()
     assert "DAMAGED original" in panel
     assert "original damaged: not served" in panel
     assert reverse("media-original", args=[item.sha256]) not in panel
     page = client.get(reverse("admin:verify_case_change", args=[two_cases[1].pk])).content.decode()
-    assert "DAMAGED original" in page
+    assert '<span class="vd-badge vd-damaged-badge">damaged</span>' in page  # on the file's card
 
 
 def test_the_download_refuses_a_damaged_original_even_before_any_check_ran(photo, client, desk):

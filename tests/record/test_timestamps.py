@@ -93,7 +93,7 @@ def test_it_shows_the_stamp_on_the_case_page(client, desk, authority):
     item = ingest(case, by=desk)
     timestamps.stamp(TimestampToken.objects.get(digest=item.sha256).pk)
     client.force_login(desk)
-    panel = client.get(reverse("admin:verify_case_media_panel", args=[case.pk])).content.decode()
+    panel = client.get(reverse("admin:verify_case_file_details", args=[case.pk, item.pk])).content.decode()
     gen_time = token_of(item).gen_time
     assert f"Timestamped by 127.0.0.1:{authority.port} at {gen_time:%d %b %Y %H:%M:%S} UTC (verified)" in panel
 
@@ -106,7 +106,7 @@ def test_it_says_plainly_when_no_authority_is_configured(client, desk, settings,
     assert (row.status, row.reason) == ("pending", "not stamped: no time-stamping authority is configured (TSA_URL)")
     assert timestamps.retry_due() == 0
     client.force_login(desk)
-    panel = client.get(reverse("admin:verify_case_media_panel", args=[case.pk])).content.decode()
+    panel = client.get(reverse("admin:verify_case_file_details", args=[case.pk, item.pk])).content.decode()
     assert "not stamped: no time-stamping authority is configured (TSA_URL)" in panel
 
 
@@ -125,7 +125,7 @@ def test_it_keeps_the_stamp_pending_while_the_authority_is_down_and_a_retry_comp
     assert down.next_attempt_at > timezone.now() + timedelta(minutes=4)
     assert timestamps.retry_due() == 0  # not due yet
     client.force_login(desk)
-    panel = client.get(reverse("admin:verify_case_media_panel", args=[case.pk])).content.decode()
+    panel = client.get(reverse("admin:verify_case_file_details", args=[case.pk, item.pk])).content.decode()
     assert "the time-stamping authority could not be asked" in panel
     assert "next try" in panel
 

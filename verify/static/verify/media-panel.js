@@ -1,4 +1,4 @@
-// The case page's media panel: small maps for GPS readings, and live progress while files are read.
+// The case page's media: a small map for a file's GPS reading, drawn when its details are opened.
 (function () {
   "use strict";
   var POLL_MS = 2500;
@@ -29,69 +29,8 @@
     });
   }
 
-  // A toggle's key survives a refresh: the file's element id (from its SHA-256) and the toggle's place in it.
-  function detailsKey(details) {
-    var scope = details.parentElement.closest("[id]");
-    var index = Array.prototype.indexOf.call(scope.querySelectorAll("details"), details);
-    return scope.id + "/" + index;
-  }
-
-  function openDetailsKeys(root) {
-    var keys = {};
-    root.querySelectorAll("details[open]").forEach(function (details) { keys[detailsKey(details)] = true; });
-    return keys;
-  }
-
-  function reopenDetails(root, keys) {
-    root.querySelectorAll("details").forEach(function (details) {
-      if (keys[detailsKey(details)]) details.open = true;
-    });
-  }
-
-  function fetchText(url) {
-    return fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
-      .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); });
-  }
-
-  // The timeline and places read the same summaries as the panel: both are swapped in the same tick,
-  // so that a file never shows its GPS in one and "pending" in the other.
-  function replaceStory(html) {
-    var story = document.getElementById("vd-story");
-    if (!story || html === null) return;
-    var holder = document.createElement("div");
-    holder.innerHTML = html;
-    var fresh = holder.querySelector("#vd-story");
-    if (!fresh) return;
-    story.replaceWith(fresh);
-    document.dispatchEvent(new CustomEvent("vd:story-replaced", { detail: fresh }));
-  }
-
-  function poll(container) {
-    var panel = container.querySelector("[data-pending]");
-    if (!panel || panel.dataset.pending === "0") return;
-    window.setTimeout(function () {
-      var storyUrl = container.dataset.storyUrl;
-      Promise.all([
-        fetchText(container.dataset.panelUrl),
-        storyUrl ? fetchText(storyUrl) : Promise.resolve(null),
-      ])
-        .then(function (pages) {
-          // Replacing the HTML would close the "Raw readings" a reviewer has open.
-          var open = openDetailsKeys(container);
-          container.innerHTML = pages[0];
-          reopenDetails(container, open);
-          drawMaps(container, container.dataset.tileUrl);
-          replaceStory(pages[1]);
-          poll(container);
-        })
-        .catch(function () { poll(container); });
-    }, POLL_MS);
-  }
-
-  document.addEventListener("DOMContentLoaded", function () {
+  document.addEventListener("vd:details-loaded", function (event) {
     var container = document.getElementById("vd-media");
-    if (!container) return;
-    drawMaps(container, container.dataset.tileUrl);
-    poll(container);
+    drawMaps(event.detail, container ? container.dataset.tileUrl : "");
   });
 })();

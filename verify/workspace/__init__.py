@@ -1,0 +1,1 @@
+"""The case page as a workspace: header and next moves, flag summary, media gallery, live refresh, work panel."""
