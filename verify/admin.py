@@ -24,6 +24,7 @@ from verify.bidi import bdi, isolate
 from verify.bundle import views as bundle_views
 from verify.desk.formats import moment, person, size
 from verify.desk.history import history_rows
+from verify.exports import views as export_views
 from verify.models import (
     Assignment,
     Case,
@@ -445,6 +446,12 @@ class CaseAdmin(admin.ModelAdmin):
             path("workload/", wrap(review_views.workload_view), name="verify_case_workload"),
             path("search-by-file/", wrap(search_views.search_by_file_view), name="verify_case_search_by_file"),
             path("export/<str:fmt>/", wrap(CaseAdmin.export_view), name="verify_case_export"),
+            path("exports/<int:job_id>/", wrap(export_views.export_job_view), name="verify_case_export_job"),
+            path(
+                "exports/<int:job_id>/download/",
+                wrap(export_views.export_download_view),
+                name="verify_case_export_download",
+            ),
             path("<int:case_id>/report.<str:fmt>", wrap(CaseAdmin.case_report_view), name="verify_case_report"),
             path("<int:case_id>/add-media/", wrap(media_panel.add_media_view), name="verify_case_add_media"),
             path("<int:case_id>/media-panel/", wrap(media_panel.media_panel_view), name="verify_case_media_panel"),
@@ -484,16 +491,8 @@ class CaseAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def export_view(self, request, fmt: str):
-        """The cases the list's current filters and search select, as CSV or JSON."""
-        if not request.user.has_perm("verify.export_report"):
-            raise PermissionDenied
-        changelist = self.get_changelist_instance(request)
-        try:
-            # The list's own prefetches give way to the report selector's.
-            return report_views.export_response(changelist.queryset.prefetch_related(None), fmt)
-        except ReportError as exc:
-            messages.error(request, str(exc))
-            return redirect(reverse("admin:verify_case_changelist") + changelist.get_query_string())
+        """The cases the list's current filters and search select, as CSV or JSON (verify/exports/)."""
+        return export_views.export_view(self, request, fmt)
 
     def case_report_view(self, request, case_id: int, fmt: str):
         """One case's verdict as a PDF, or its ClaimReview JSON-LD once published."""

@@ -350,3 +350,10 @@ TSA_TIMEOUT = envint("TSA_TIMEOUT", 30)
 TSA_SWEEP_SECONDS = envint("TSA_SWEEP_SECONDS", 5 * 60)
 CELERY_BEAT_SCHEDULE["retry-timestamps"] = {"task": "workers.tasks.retry_timestamps", "schedule": TSA_SWEEP_SECONDS}
 CELERY_BEAT_SCHEDULE["stamp-chain-heads"] = {"task": "workers.tasks.stamp_chain_heads", "schedule": 24 * 3600}
+
+# Exports of a set of cases (verify/exports/). Up to EXPORT_STREAM_MAX_CASES cases stream straight from the
+# case list, well inside a proxy's timeout; a larger set becomes a background job that a worker writes to
+# storage, with its progress on a page and a download link once done. EXPORT_TIME_LIMIT (seconds) stops a
+# job that runs away; 100,000 cases take about a minute (bench/csv_export.py).
+EXPORT_STREAM_MAX_CASES = envint("EXPORT_STREAM_MAX_CASES", 2000)
+EXPORT_TIME_LIMIT = envint("EXPORT_TIME_LIMIT", 3600)
