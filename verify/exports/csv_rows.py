@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
 from verify.exports.json_rows import published_reports
+from verify.exports.lookups import AnyOf
 from verify.models import Case, Priority, Sighting, Verdict
 from verify.reports.csv import case_row
 from verify.reports.data import _iso, public_url
@@ -86,7 +87,7 @@ def csv_rows(case_ids: Sequence[int]) -> Iterator[list]:
     """One Excel-safe row per case of `case_ids`, in that order (ids no longer in the desk are skipped)."""
     cases = {
         case["id"]: case
-        for case in Case.objects.filter(pk__in=case_ids)
+        for case in Case.objects.filter(AnyOf("pk", case_ids))
         .annotate(media_count=media_count())
         .order_by()
         .values(*CASE_FIELDS)
@@ -94,15 +95,17 @@ def csv_rows(case_ids: Sequence[int]) -> Iterator[list]:
     # A published case's row comes from its last publication, as its report does.
     documents = published_reports(pk for pk, case in cases.items() if case["stage"] == Stage.PUBLISHED)
     live = [pk for pk in cases if pk not in documents]
-    tags = _grouped(Case.tags.through.objects.filter(case_id__in=live).values_list("case_id", "tag__name"))
+    tags = _grouped(Case.tags.through.objects.filter(AnyOf("case_id", live)).values_list("case_id", "tag__name"))
     sightings = defaultdict(list)
     for case_id, posted_at, role in (
-        Sighting.objects.filter(case_id__in=live).order_by().values_list("case_id", "posted_at", "role")
+        Sighting.objects.filter(AnyOf("case_id", live)).order_by().values_list("case_id", "posted_at", "role")
     ):
         sightings[case_id].append((posted_at, role))
     verdicts = _grouped(
         (verdict["case_id"], verdict)
-        for verdict in Verdict.objects.filter(case_id__in=live).order_by("case_id", "-number").values(*VERDICT_FIELDS)
+        for verdict in Verdict.objects.filter(AnyOf("case_id", live))
+        .order_by("case_id", "-number")
+        .values(*VERDICT_FIELDS)
     )
     for case_id in case_ids:
         case = cases.get(case_id)

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from django.db import models
 
+from verify.exports.lookups import AnyOf
 from verify.models import (
     Case,
     CaseEvent,
@@ -179,50 +180,54 @@ class _Chunk:
 
     def __init__(self, case_ids: list[int]) -> None:
         self.tags = defaultdict(list)
-        for case_id, name in Case.tags.through.objects.filter(case_id__in=case_ids).values_list("case_id", "tag__name"):
+        for case_id, name in Case.tags.through.objects.filter(AnyOf("case_id", case_ids)).values_list(
+            "case_id", "tag__name"
+        ):
             self.tags[case_id].append(name)
         self.verdicts = _by_case(
-            Verdict.objects.filter(case_id__in=case_ids).order_by("case_id", "-number").values(*VERDICT_FIELDS)
+            Verdict.objects.filter(AnyOf("case_id", case_ids)).order_by("case_id", "-number").values(*VERDICT_FIELDS)
         )
         current = [v["id"] for v in map(_current_verdict, self.verdicts.values()) if v is not None]
         self.ratings = {
             (r["verdict_id"], r["media_item_id"]): r
-            for r in MediaRating.objects.filter(verdict_id__in=current).values(
+            for r in MediaRating.objects.filter(AnyOf("verdict_id", current)).values(
                 "verdict_id", "media_item_id", "category", "original_context", "original_link"
             )
         }
         self.media = _by_case(
-            CaseMedia.objects.filter(case_id__in=case_ids).order_by("case_id", "added_at", "pk").values(*MEDIA_FIELDS)
+            CaseMedia.objects.filter(AnyOf("case_id", case_ids))
+            .order_by("case_id", "added_at", "pk")
+            .values(*MEDIA_FIELDS)
         )
         item_ids = [link["media_item_id"] for links in self.media.values() for link in links]
         self.readings = defaultdict(list)
-        for item_id, extractor, status in Extraction.objects.filter(media_item_id__in=item_ids).values_list(
+        for item_id, extractor, status in Extraction.objects.filter(AnyOf("media_item_id", item_ids)).values_list(
             "media_item_id", "extractor", "status"
         ):
             self.readings[item_id].append((extractor, status))
         # Only the C2PA reading's result is shown; the others' (often large) results stay in the database.
         self.c2pa = dict(
             Extraction.objects.filter(
-                media_item_id__in=item_ids, extractor="c2pa", status=Extraction.Status.OK
+                AnyOf("media_item_id", item_ids), extractor="c2pa", status=Extraction.Status.OK
             ).values_list("media_item_id", "result")
         )
         self.flags = _by_case(
-            Flag.objects.filter(case_id__in=case_ids)
+            Flag.objects.filter(AnyOf("case_id", case_ids))
             .order_by("kind", "pk")
             .values("id", "case_id", "media_item_id", "kind", "severity", "message")
         )
         self.checklist = _by_case(
-            ChecklistItem.objects.filter(case_id__in=case_ids).values(
+            ChecklistItem.objects.filter(AnyOf("case_id", case_ids)).values(
                 "case_id", "prompt", "required", "status", "notes", "evidence_links"
             )
         )
         self.sightings = _by_case(
-            Sighting.objects.filter(case_id__in=case_ids).values(
+            Sighting.objects.filter(AnyOf("case_id", case_ids)).values(
                 "case_id", "role", "platform", "url", "account", "posted_at", "caption"
             )
         )
         self.events = _by_case(
-            CaseEvent.objects.filter(case_id__in=case_ids)
+            CaseEvent.objects.filter(AnyOf("case_id", case_ids))
             .order_by("at", "pk")
             .values(
                 "case_id",
@@ -312,14 +317,14 @@ class _Chunk:
 
 def published_reports(case_ids: Iterable[int]) -> dict[int, dict]:
     """The frozen report of each published case of `case_ids`, from its last publication (as reports.data)."""
-    publications = Publication.objects.filter(case_id__in=list(case_ids)).order_by("case_id", "number")
+    publications = Publication.objects.filter(AnyOf("case_id", case_ids)).order_by("case_id", "number")
     # In order of number, so that the last publication of each case is the one kept.
     return {case_id: document["report"] for case_id, document in publications.values_list("case_id", "document")}
 
 
 def case_reports(case_ids: Sequence[int]) -> Iterator[dict]:
     """The report of each case of `case_ids`, in that order (ids no longer in the desk are skipped)."""
-    cases = {case["id"]: case for case in Case.objects.filter(pk__in=case_ids).order_by().values(*CASE_FIELDS)}
+    cases = {case["id"]: case for case in Case.objects.filter(AnyOf("pk", case_ids)).order_by().values(*CASE_FIELDS)}
     documents = published_reports(pk for pk, case in cases.items() if case["stage"] == Stage.PUBLISHED)
     chunk = _Chunk([pk for pk in cases if pk not in documents])
     for case_id in case_ids:
