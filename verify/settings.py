@@ -357,3 +357,8 @@ CELERY_BEAT_SCHEDULE["stamp-chain-heads"] = {"task": "workers.tasks.stamp_chain_
 # job that runs away; 100,000 cases take about a minute (bench/csv_export.py).
 EXPORT_STREAM_MAX_CASES = envint("EXPORT_STREAM_MAX_CASES", 2000)
 EXPORT_TIME_LIMIT = envint("EXPORT_TIME_LIMIT", 3600)
+
+# Web under load (bench/web_load.py): each gunicorn thread keeps its database connection for
+# DB_CONN_MAX_AGE seconds (above); a connection the server dropped meanwhile is noticed and
+# replaced at the start of a request instead of failing it.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = DATABASES["default"]["CONN_MAX_AGE"] != 0
