@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 
 from verify import case_story, intake, media_panel, review_views, search_views, selectors, services, workflow
 from verify.bidi import bdi, isolate
@@ -436,6 +437,17 @@ class CaseAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return selectors.case_list(super().get_queryset(request))
+
+    def action_checkbox(self, obj):
+        """Each row's checkbox, the markup Django's CheckboxInput gives, written directly: rendering the widget's
+        template once per row was a quarter of the case list's time (bench/web_load.py)."""
+        label = format_html(gettext("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            label,
+        )
 
     def get_urls(self):
         def wrap(view):
