@@ -3,7 +3,8 @@
 from django.contrib import admin
 from django.contrib.admin import ModelAdmin
 
-from verify.models import Case
+from tests.factories import make_case
+from verify.models import Case, Tag
 
 
 def test_it_writes_each_rows_checkbox_as_djangos_widget_does(db):
@@ -19,3 +20,15 @@ def test_it_lists_cases_with_a_checkbox_per_row(client, desk, case):
     page = client.get("/admin/verify/case/").content.decode()
 
     assert f'<input type="checkbox" name="_selected_action" value="{case.pk}" class="action-select"' in page
+
+
+def test_it_offers_the_tags_cases_carry_in_the_tag_filter(client, desk):
+    make_case(by=desk, tags=["kursk", "flood"])
+    Tag.objects.create(name="never-used")
+    client.force_login(desk)
+
+    page = client.get("/admin/verify/case/").content.decode()
+
+    assert "?tags__id__exact=" in page
+    assert ">flood</a>" in page and ">kursk</a>" in page
+    assert "never-used" not in page
