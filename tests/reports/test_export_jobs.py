@@ -228,3 +228,17 @@ def test_it_keeps_an_export_from_other_exporters(client, staff, name):
     client.force_login(make_user("editor", username="editor-second"))
 
     assert client.get(reverse(name, args=[job.pk])).status_code == 404
+
+
+def test_it_records_an_export_that_could_not_be_handed_to_a_worker(staff, monkeypatch):
+    job = jobs.request_export(by=staff["editor"], fmt="csv", case_ids=[1], send_now=False)
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(tasks.run_export, "delay", unreachable)
+    jobs.send(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert job.reason.startswith("The export could not be handed to a worker (the task queue is unreachable: ")

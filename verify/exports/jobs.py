@@ -25,9 +25,14 @@ def request_export(*, by, fmt: str, case_ids: Sequence[int], send_now: bool = Tr
 
 
 def send(job_id: int) -> None:
+    from verify.pipeline import BROKER_ERRORS
     from workers.tasks import run_export
 
-    run_export.delay(job_id)
+    try:
+        run_export.delay(job_id)
+    except BROKER_ERRORS as exc:
+        # Nothing sweeps for lost exports: say so on the job's page, where the person can ask again.
+        record_failure(job_id, f"The export could not be handed to a worker (the task queue is unreachable: {exc})")
 
 
 def run_export(job_id: int) -> str | None:
