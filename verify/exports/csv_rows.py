@@ -4,13 +4,13 @@ gives from a loaded case, in five queries per chunk and without building a model
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
-from verify.exports.json_rows import published_reports
+from verify.exports.json_rows import public_urls, published_reports
 from verify.exports.lookups import AnyOf
 from verify.models import Case, Priority, Sighting, Verdict
 from verify.reports.csv import case_row
-from verify.reports.data import _iso, public_url
+from verify.reports.data import _iso
 from verify.selectors import media_count
 from verify.workflow import Stage
 
@@ -63,7 +63,9 @@ def _verdict_part(verdicts: list[dict]) -> dict | None:
     }
 
 
-def _live_report(case: dict, tags: list[str], sightings: list[tuple], verdicts: list[dict]) -> dict:
+def _live_report(
+    case: dict, tags: list[str], sightings: list[tuple], verdicts: list[dict], public_url: Callable[[int], str]
+) -> dict:
     dated = [posted_at for posted_at, role in sightings if posted_at and role == Sighting.Role.APPEARANCE]
     published = case["stage"] == Stage.PUBLISHED
     return {
@@ -79,7 +81,7 @@ def _live_report(case: dict, tags: list[str], sightings: list[tuple], verdicts: 
         "media": range(case["media_count"]),
         "first_seen": _iso(min(dated)) if dated else None,
         "sightings": sightings,
-        "public_url": public_url(Case(pk=case["id"])) if published else None,
+        "public_url": public_url(case["id"]) if published else None,
     }
 
 
@@ -107,6 +109,7 @@ def csv_rows(case_ids: Sequence[int]) -> Iterator[list]:
         .order_by("case_id", "-number")
         .values(*VERDICT_FIELDS)
     )
+    public_url = public_urls()
     for case_id in case_ids:
         case = cases.get(case_id)
         if case is None:
@@ -114,4 +117,4 @@ def csv_rows(case_ids: Sequence[int]) -> Iterator[list]:
         if case_id in documents:
             yield case_row(documents[case_id])
         else:
-            yield case_row(_live_report(case, tags[case_id], sightings[case_id], verdicts[case_id]))
+            yield case_row(_live_report(case, tags[case_id], sightings[case_id], verdicts[case_id], public_url))

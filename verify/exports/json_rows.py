@@ -5,7 +5,7 @@ without building a model instance per case, file, reading or event."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from django.db import models
 
@@ -75,6 +75,14 @@ VERDICT_FIELDS = (
     "reviewed_by__last_name",
     "reviewed_by__username",
 )
+
+
+def public_urls() -> Callable[[int], str]:
+    """`reports.data.public_url` by case id, with one reverse() for the lot instead of one per published case
+    (a sixth of a CSV export's time): the id is the URL's only variable part."""
+    marker = 987654321
+    head, tail = public_url(Case(pk=marker)).split(str(marker))
+    return lambda case_id: f"{head}{case_id}{tail}"
 
 
 def _labels(model: type[models.Model], field: str) -> dict:
@@ -179,6 +187,7 @@ class _Chunk:
     """Everything the live reports of a chunk of cases show, read in one query per relation."""
 
     def __init__(self, case_ids: list[int]) -> None:
+        self.public_url = public_urls()
         self.tags = defaultdict(list)
         for case_id, name in Case.tags.through.objects.filter(AnyOf("case_id", case_ids)).values_list(
             "case_id", "tag__name"
@@ -267,7 +276,7 @@ class _Chunk:
             ),
             "claimed_at": _iso(case["claimed_at"]),
             "opened_at": _iso(case["created_at"]),
-            "public_url": public_url(Case(pk=case_id)) if case["stage"] == Stage.PUBLISHED else None,
+            "public_url": self.public_url(case_id) if case["stage"] == Stage.PUBLISHED else None,
             "verdict": _verdict(verdict),
             "checklist": [
                 {
