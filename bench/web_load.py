@@ -301,9 +301,9 @@ def export_through(name: str, gunicorn_args: str, env: dict, data: dict, work: P
 
     port = free_port()
     args = f"--bind 127.0.0.1:{port} {gunicorn_args} --timeout 2"
-    server = Process.start(
-        f"gunicorn-export-{name}", ["gunicorn", "verify.wsgi:application"], env | {"GUNICORN_CMD_ARGS": args}, work
-    )
+    # This checks the streamed path, which the list keeps for small exports; a larger one would become a job.
+    env = env | {"GUNICORN_CMD_ARGS": args, "EXPORT_STREAM_MAX_CASES": str(expected)}
+    server = Process.start(f"gunicorn-export-{name}", ["gunicorn", "verify.wsgi:application"], env, work)
     try:
         wait_until_up(server, port)
         sock = socket.socket()

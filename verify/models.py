@@ -679,3 +679,49 @@ class Publication(models.Model):
 from verify.clips.models import VideoTimeline  # noqa: E402, F401 - clips inside videos
 from verify.notices.models import Notice  # noqa: E402, F401 - what people are told, per case
 from verify.record.models import FixityCheck, StoredFile  # noqa: E402, F401 - the record's own models
+
+
+class ExportJob(models.Model):
+    """A CSV or JSON export of a set of cases, written by a worker to a file in storage.
+
+    The cases are the ones the desk's list selected when the export was asked for (`case_ids`, in the
+    list's order), so the file shows what the person saw, whatever changes while it is written.
+    """
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        JSON = "json", "JSON"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Writing"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    format = models.CharField(max_length=4, choices=Format.choices)
+    requested_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    case_ids = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="exports/", blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    # Why a failed export failed, in a sentence for the desk.
+    reason = models.TextField(blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_format_display()} export of {self.rows_total:,} cases ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent_done(self) -> int:
+        return 100 if not self.rows_total else min(100, self.rows_done * 100 // self.rows_total)

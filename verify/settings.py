@@ -369,3 +369,15 @@ MATCH_MIN_INLIERS = envint("MATCH_MIN_INLIERS", 35)
 # the worker then stops consuming; workers/filesystem_broker.py renames whole files instead.
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT = "workers.filesystem_broker:Transport"
+
+# Exports of a set of cases (verify/exports/). Up to EXPORT_STREAM_MAX_CASES cases stream straight from the
+# case list, well inside a proxy's timeout; a larger set becomes a background job that a worker writes to
+# storage, with its progress on a page and a download link once done. EXPORT_TIME_LIMIT (seconds) stops a
+# job that runs away (figures: bench/csv_export.py).
+EXPORT_STREAM_MAX_CASES = envint("EXPORT_STREAM_MAX_CASES", 2000)
+EXPORT_TIME_LIMIT = envint("EXPORT_TIME_LIMIT", 3600)
+
+# Web under load (bench/web_load.py): each gunicorn thread keeps its database connection for
+# DB_CONN_MAX_AGE seconds (above); a connection the server dropped meanwhile is noticed and
+# replaced at the start of a request instead of failing it.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = DATABASES["default"]["CONN_MAX_AGE"] != 0

@@ -3,7 +3,7 @@
 import logging
 
 from celery import Task, shared_task
-from celery.exceptions import TimeLimitExceeded
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import task_prerun
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
@@ -200,3 +200,37 @@ def stamp_chain_heads() -> int | None:
 
     row = timestamps.stamp_chain_heads()
     return row.pk if row else None
+
+
+class ExportTask(Task):
+    """The export task, which records why an export stopped, whatever stopped it (the time limit included)."""
+
+    def on_failure(self, exc: BaseException, task_id: str, args: tuple, kwargs: dict, einfo: object) -> None:
+        from verify.exports import jobs
+
+        job_id = args[0] if args else kwargs["job_id"]
+        if isinstance(exc, TimeLimitExceeded | SoftTimeLimitExceeded):
+            reason = f"The export was stopped after {settings.EXPORT_TIME_LIMIT:,} seconds, its time limit"
+        else:
+            reason = f"The export stopped on an error: {exc.__class__.__name__}: {exc}"
+        try:
+            jobs.record_failure(job_id, reason)
+        except TRANSIENT_ERRORS:
+            log.exception("Could not record export %s as failed", job_id)
+
+
+@shared_task(
+    name="workers.tasks.run_export",
+    base=ExportTask,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    # An export of 100,000 cases takes about a minute; the default task limits are for single files.
+    soft_time_limit=settings.EXPORT_TIME_LIMIT,
+    time_limit=settings.EXPORT_TIME_LIMIT + 60,
+)
+def run_export(job_id: int) -> str | None:
+    """Write one export job's file to storage; its progress and outcome are on the ExportJob row."""
+    from verify.exports import jobs
+
+    return jobs.run_export(job_id)

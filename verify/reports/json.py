@@ -20,7 +20,12 @@ CHUNK_SIZE = 200  # as in reports/csv.py: what bench/csv_export.py showed keeps 
 
 def _dumps(value) -> str:
     # Text is isolated as every export shows it (verify.bidi), and its bidi controls escaped in the file.
-    return bidi.escape_in_json(json.dumps(bidi.isolate_all(value), ensure_ascii=False, sort_keys=False))
+    text = json.dumps(value, ensure_ascii=False)
+    # Most reports hold no bidi control at all; then isolating would change nothing, and walking every value
+    # to find that out costs more than writing the report.
+    if not bidi.has_bidi_controls(text):
+        return text
+    return bidi.escape_in_json(json.dumps(bidi.isolate_all(value), ensure_ascii=False))
 
 
 def stream_json(queryset: QuerySet[Case], generated_at=None) -> Iterator[bytes]:
