@@ -381,3 +381,7 @@ EXPORT_TIME_LIMIT = envint("EXPORT_TIME_LIMIT", 3600)
 # DB_CONN_MAX_AGE seconds (above); a connection the server dropped meanwhile is noticed and
 # replaced at the start of a request instead of failing it.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = DATABASES["default"]["CONN_MAX_AGE"] != 0
+
+# The case page draws its timeline and places with the page up to this many files; a bigger case's are
+# fetched when someone opens them, so its page stays quick to draw and to send (bench/case_page.py).
+CASE_STORY_INLINE_FILES = envint("CASE_STORY_INLINE_FILES", 100)

@@ -163,3 +163,26 @@ def test_the_case_page_costs_the_same_queries_with_3_files_as_with_30(client, de
         counts.append(len(queries))
 
     assert counts[0] == counts[1]
+
+
+def test_a_big_cases_timeline_and_places_are_drawn_when_asked_for(client, desk, settings):
+    settings.CASE_STORY_INLINE_FILES = 2
+    case = make_case(by=desk, stage="triage")
+    for number in range(3):
+        item = add_media(case, name=f"file-{number}.jpg", kind="photo")
+        Extraction.objects.create(
+            media_item=item, extractor="exif", status="ok", result={"datetime_original": "2024:10:18 08:40:00"}
+        )
+    client.force_login(desk)
+
+    page = client.get(reverse("admin:verify_case_change", args=[case.pk])).text
+    story_url = reverse("admin:verify_case_story", args=[case.pk])
+    story = client.get(story_url).text
+
+    assert "This case holds 3 files" in page and f'data-story-url="{story_url}"' in page
+    assert "vd-timeline" not in page and "Captured: file-0.jpg" not in page
+    assert "vd-timeline" in story and all(f"Captured: file-{number}.jpg" in story for number in range(3))
+
+    settings.CASE_STORY_INLINE_FILES = 3
+    page = client.get(reverse("admin:verify_case_change", args=[case.pk])).text
+    assert "Captured: file-2.jpg" in page and "data-story-url" not in page

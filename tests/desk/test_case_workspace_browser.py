@@ -161,3 +161,26 @@ def test_it_opens_the_checklist_form_in_the_work_panel_beside_the_evidence(live_
     assert form.get_attribute("action").endswith(reverse("admin:verify_case_checklist", args=[graphic_case.pk]))
     assert form.find_elements(By.CSS_SELECTOR, "select[name$='-status']")
     assert sideways_scroll(browser) == 0
+
+
+@pytest.mark.parametrize("theme", ["light", "dark-system"])
+def test_it_draws_a_big_cases_timeline_and_map_when_asked_for(
+    live_server, browser, screenshot_dir, graphic_case, settings, theme
+):
+    settings.CASE_STORY_INLINE_FILES = 0  # the one file is already more than the page draws by itself
+    at_1366(browser)
+    log_in(browser, live_server.url, "dana")
+    use_theme(browser, live_server.url, theme)
+    open_page(browser, live_server.url + reverse("admin:verify_case_change", args=[graphic_case.pk]))
+    assert browser.find_elements(By.CSS_SELECTOR, ".vd-timeline") == []
+    assert unreadable(contrast_report(browser)) == []
+    save_full_page(browser, screenshot_dir / f"case-workspace-story-asked-{theme}.png")
+
+    browser.find_element(By.CSS_SELECTOR, ".vd-story-load").click()
+
+    timeline = WebDriverWait(browser, WAIT_SECONDS).until(lambda d: d.find_element(By.CSS_SELECTOR, ".vd-timeline"))
+    assert "Captured" in timeline.text
+    assert "43.467448, 11.885127" in browser.find_element(By.CSS_SELECTOR, ".vd-story-points").text
+    assert sideways_scroll(browser) == 0
+    assert unreadable(contrast_report(browser)) == []
+    save_full_page(browser, screenshot_dir / f"case-workspace-story-shown-{theme}.png")

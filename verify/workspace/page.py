@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -33,14 +34,13 @@ def live_parts(request: HttpRequest, case: Case) -> dict:
     so that only the cards that changed are drawn again."""
     context = {
         **gallery.gallery_context(case),
-        **case_story.story_context(case),
         "can_add_media": bool(workflow.roles_of(request.user) & intake.INTAKE_ROLES),
         "sensitive": case.is_graphic,
     }
     sections = {
         "progress": render_to_string("admin/verify/case/workspace/progress.html", context, request),
         "summary": render_to_string("admin/verify/case/workspace/flag_summary.html", context),
-        "story": render_to_string("admin/verify/case/story.html", context),
+        "story": _story_section(case, context),
     }
     cards = {str(card["item"].pk): card for card in context["cards"]}
     versions_now = {
@@ -58,6 +58,21 @@ def live_parts(request: HttpRequest, case: Case) -> dict:
         "pending": panel["pending"] + panel["downloads_pending"],
         "sensitive": case.is_graphic,
     }
+
+
+def _story_section(case: Case, context: dict) -> str:
+    """The timeline and places, drawn with the page up to settings.CASE_STORY_INLINE_FILES files.
+
+    A bigger case's story is one entry per file and point: it is fetched when someone asks for it
+    (the case's story view), so the page of a 400-file case stays quick to draw and to send."""
+    files = len(context["cards"])
+    if files > settings.CASE_STORY_INLINE_FILES:
+        return render_to_string(
+            "admin/verify/case/workspace/story_on_demand.html",
+            {"files": files, "story_url": reverse("admin:verify_case_story", args=[case.pk])},
+        )
+    context.update(case_story.story_context(case))
+    return render_to_string("admin/verify/case/story.html", context)
 
 
 def _parse_known(value: str) -> dict[str, str]:

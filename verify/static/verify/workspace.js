@@ -108,6 +108,38 @@
     if (wasOpen) loadDetails(fresh.querySelector(".vd-card > details"));
   }
 
+  // A big case's timeline and map are drawn when asked for (story_on_demand.html); once shown, they are read
+  // again whenever the files' readings change, as the page's own story would be.
+  var storyShown = false;
+
+  function loadStory() {
+    var section = document.querySelector('[data-live="story"]');
+    var holder = section && section.querySelector("[data-story-url]");
+    if (!holder) return;
+    storyShown = true;
+    var button = holder.querySelector(".vd-story-load");
+    if (button) {
+      button.disabled = true;
+      button.textContent = "Loading the timeline and map…";
+    }
+    fetchPage(holder.dataset.storyUrl)
+      .then(function (html) {
+        var url = holder.dataset.storyUrl;
+        section.innerHTML = html;
+        section.firstElementChild.dataset.storyUrl = url;
+        document.dispatchEvent(new CustomEvent("vd:story-replaced", { detail: section }));
+      })
+      .catch(function () {
+        if (!button) return;
+        button.disabled = false;
+        button.textContent = "The timeline could not be loaded; try again";
+      });
+  }
+
+  function showStoryOnClick(event) {
+    if (event.target.closest && event.target.closest(".vd-story-load")) loadStory();
+  }
+
   function apply(container, change) {
     Object.keys(change.sections).forEach(function (name) {
       var section = document.querySelector('[data-live="' + name + '"]');
@@ -115,6 +147,7 @@
       section.innerHTML = change.sections[name];
       if (name === "story") document.dispatchEvent(new CustomEvent("vd:story-replaced", { detail: section }));
     });
+    if (storyShown && (Object.keys(change.files).length || change.sections.story)) loadStory();
     var gallery = container.querySelector(".vd-gallery");
     Object.keys(change.files).forEach(function (id) { swapCard(gallery, id, change.files[id]); });
     var keep = {};
@@ -150,6 +183,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.addEventListener("click", revealOnClick, true);
     document.addEventListener("click", openPanelForm);
+    document.addEventListener("click", showStoryOnClick);
     var container = document.getElementById("vd-media");
     if (!container) return;
     watchCards(container);
