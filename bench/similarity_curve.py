@@ -48,7 +48,7 @@ from pathlib import Path
 from statistics import NormalDist
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
@@ -58,6 +58,8 @@ import django  # noqa: E402
 
 django.setup()
 
+from tests import near_duplicates  # noqa: E402
+from tests.near_duplicates import font  # noqa: E402
 from verify import similarity  # noqa: E402
 from workers.extractors import perceptual  # noqa: E402
 from workers.extractors.imaging import to_rgb  # noqa: E402
@@ -76,33 +78,8 @@ MIN_TAIL_COUNT = 20
 
 
 def generated_picture(seed: int, size: tuple[int, int] = (900, 600)) -> Image.Image:
-    """A picture with structure: a colour gradient at a random angle, shapes and lines, then noise over
-    all of it (as a camera's sensor adds) and a slight blur."""
-    rng = np.random.default_rng(10_000 + seed)
-    width, height = size
-    y, x = np.mgrid[0:height, 0:width] / max(size)
-    angle = rng.uniform(0, 2 * np.pi)
-    ramp = (np.cos(angle) * x + np.sin(angle) * y)[..., None]
-    start, end = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
-    picture = Image.fromarray((start + (end - start) * ramp).clip(0, 255).astype(np.uint8))
-    draw = ImageDraw.Draw(picture)
-    for _ in range(int(rng.integers(6, 16))):
-        left, top = int(rng.integers(0, width)), int(rng.integers(0, height))
-        box = [left, top, left + int(rng.integers(30, width // 2)), top + int(rng.integers(30, height // 2))]
-        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
-        shape = int(rng.integers(0, 3))
-        if shape == 0:
-            draw.ellipse(box, fill=colour)
-        elif shape == 1:
-            draw.rectangle(box, fill=colour)
-        else:
-            draw.line(box, fill=colour, width=int(rng.integers(4, 30)))
-    noisy = np.asarray(picture, dtype=np.float64) + rng.normal(0, 10, (height, width, 3))
-    return Image.fromarray(noisy.clip(0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.2))
-
-
-def font(size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.load_default(size=size)
+    """tests/near_duplicates.py's generated picture with 6 to 15 shapes, as this curve was first measured on."""
+    return near_duplicates.generated_picture(seed, size, shapes=(6, 16))
 
 
 def screenshot(picture: Image.Image) -> Image.Image:

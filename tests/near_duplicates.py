@@ -16,8 +16,9 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 JPEG = {"format": "JPEG", "quality": 90}
 
 
-def generated_picture(seed: int, size: tuple[int, int] = (900, 600)) -> Image.Image:
-    """A picture with structure: a colour gradient at a random angle, shapes and lines, sensor-like noise."""
+def generated_picture(seed: int, size: tuple[int, int] = (900, 600), shapes: tuple[int, int] = (8, 20)) -> Image.Image:
+    """A picture with structure: a colour gradient at a random angle, `shapes` (fewest, most) shapes and lines,
+    sensor-like noise and a slight blur."""
     rng = np.random.default_rng(10_000 + seed)
     width, height = size
     y, x = np.mgrid[0:height, 0:width] / max(size)
@@ -26,7 +27,7 @@ def generated_picture(seed: int, size: tuple[int, int] = (900, 600)) -> Image.Im
     start, end = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
     picture = Image.fromarray((start + (end - start) * ramp).clip(0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(picture)
-    for _ in range(int(rng.integers(8, 20))):
+    for _ in range(int(rng.integers(*shapes))):
         left, top = int(rng.integers(0, width)), int(rng.integers(0, height))
         box = [left, top, left + int(rng.integers(30, width // 2)), top + int(rng.integers(30, height // 2))]
         colour = tuple(int(c) for c in rng.integers(0, 256, 3))

@@ -30,7 +30,6 @@ from verify.models import Case, CaseMedia, Extraction, Flag, MediaHash, MediaIte
 from workers.extractors import perceptual, regions
 from workers.extractors.base import ExtractionFailed, Unsupported
 from workers.extractors.borders import trim_borders
-from workers.extractors.imaging import DECODE_ERRORS, to_rgb
 from workers.filetype import SNIFF_BYTES, sniff
 
 log = logging.getLogger(__name__)
@@ -161,17 +160,6 @@ def _picture_names(reading: dict) -> dict[int, str]:
     return {0: "thumb.jpg"} if "thumb.jpg" in reading.get("artifacts", []) else {}
 
 
-def _open_picture(path: Path) -> Image.Image | None:
-    try:
-        with Image.open(path) as image:
-            rgb = to_rgb(image)
-            rgb.load()
-            return rgb
-    except (*DECODE_ERRORS, Image.DecompressionBombError) as exc:
-        log.warning("Could not reopen %s to trim or turn it: %s", path, exc)
-        return None
-
-
 def _hash_of(picture: Image.Image) -> int | None:
     """The signed pHash of a picture, None when it is near-uniform (perceptual's own rule)."""
     hashed = perceptual._hash(picture)
@@ -179,7 +167,7 @@ def _hash_of(picture: Image.Image) -> int | None:
 
 
 def _hash_inside_borders(path: Path) -> int | None:
-    picture = _open_picture(path)
+    picture = matching_archive.open_picture(path)
     inside = trim_borders(picture) if picture is not None else None
     return _hash_of(inside) if inside is not None else None
 
@@ -213,7 +201,7 @@ def turned_query(reading: dict, folder: Path, *, seen: set[int]) -> list[QueryHa
     names = _picture_names(reading)
     if "keyframes" in reading or 0 not in names:
         return []
-    picture = _open_picture(folder / names[0])
+    picture = matching_archive.open_picture(folder / names[0])
     if picture is None:
         return []
     picture = trim_borders(picture) or picture
@@ -594,7 +582,7 @@ def with_copies(found: list[Match], query: list[QueryHash], thumbnail: Path, *, 
     def variant_picture(position: int) -> Image.Image | None:
         nonlocal pictures
         if pictures is None:
-            picture = _open_picture(thumbnail)
+            picture = matching_archive.open_picture(thumbnail)
             pictures = dict(regions.query_variants(picture)) if picture is not None else {}
         return pictures.get(query[position].variant)
 
@@ -625,13 +613,21 @@ def record_seen_before_flags(item: MediaItem) -> list[Flag]:
     return flags
 
 
-def _write_flags(item: MediaItem, found: list[ArchiveMatch]) -> list[Flag]:
-    shown = found[:MAX_FLAGS_PER_ITEM]
+def replace_item_flags(item: MediaItem, kind: str, flags: Iterable[Flag]) -> list[Flag]:
+    """Put `flags` in place of the item's flags of this kind (the ones that tie it to earlier items)."""
     with transaction.atomic():
         # Two workers may rewrite one item's flags at once; the row lock puts them one after the other.
         list(MediaItem.objects.select_for_update().filter(pk=item.pk).values_list("pk", flat=True))
-        Flag.objects.filter(media_item=item, kind=SEEN_BEFORE).delete()
-        return Flag.objects.bulk_create(
+        Flag.objects.filter(media_item=item, kind=kind).delete()
+        return Flag.objects.bulk_create(flags)
+
+
+def _write_flags(item: MediaItem, found: list[ArchiveMatch]) -> list[Flag]:
+    shown = found[:MAX_FLAGS_PER_ITEM]
+    return replace_item_flags(
+        item,
+        SEEN_BEFORE,
+        [
             Flag(
                 case=case,
                 media_item=item,
@@ -642,7 +638,8 @@ def _write_flags(item: MediaItem, found: list[ArchiveMatch]) -> list[Flag]:
             )
             for case in item.cases.all()
             for match in shown
-        )
+        ],
+    )
 
 
 def _severity(match: ArchiveMatch, case: Case) -> str:

@@ -11,7 +11,7 @@ from verify.clips import CLIP_OF
 from verify.clips.matching import ArchiveTimelines, ClipPlace, Timeline, place_clip
 from verify.clips.models import VideoTimeline
 from verify.models import Case, CaseMedia, Extraction, Flag, MediaItem, Verdict
-from verify.similarity import case_standing
+from verify.similarity import case_standing, replace_item_flags
 from workers.extractors import video_timeline
 
 UNFINISHED = (Extraction.Status.PENDING, Extraction.Status.RUNNING)
@@ -103,11 +103,10 @@ def record_clip_flags(item: MediaItem) -> list[Flag]:
     places = places_of(item)[:MAX_FLAGS_PER_ITEM]
     videos = MediaItem.objects.in_bulk([place.key for place in places])
     first_links = _first_links([place.key for place in places])
-    with transaction.atomic():
-        # Two workers may rewrite one item's flags at once; the row lock puts them one after the other.
-        list(MediaItem.objects.select_for_update().filter(pk=item.pk).values_list("pk", flat=True))
-        Flag.objects.filter(media_item=item, kind=CLIP_OF).delete()
-        return Flag.objects.bulk_create(
+    return replace_item_flags(
+        item,
+        CLIP_OF,
+        [
             Flag(
                 case=case,
                 media_item=item,
@@ -118,7 +117,8 @@ def record_clip_flags(item: MediaItem) -> list[Flag]:
             )
             for case in item.cases.all()
             for place in places
-        )
+        ],
+    )
 
 
 def refresh_flags_citing(case_id: int) -> None:

@@ -104,12 +104,12 @@ class _StoredPictures:
 
 
 def open_picture(path: Path) -> Image.Image | None:
-    """A stored thumbnail as RGB; None (and a warning) when it is missing or unreadable."""
+    """A stored thumbnail or keyframe as RGB; None (and a warning) when it is missing or unreadable."""
     try:
         with Image.open(path) as image:
             rgb = to_rgb(image)
             rgb.load()
             return rgb
     except (*DECODE_ERRORS, Image.DecompressionBombError) as exc:
-        log.warning("Could not open %s to compare keypoints: %s", path, exc)
+        log.warning("Could not reopen the stored picture %s: %s", path, exc)
         return None
