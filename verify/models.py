@@ -714,6 +714,8 @@ class ExportJob(models.Model):
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
+        # The person who asked for an export sees it (verify/exports/views.py); no role grants the others.
+        default_permissions = ()
 
     def __str__(self) -> str:
         return f"{self.get_format_display()} export of {self.rows_total:,} cases ({self.get_status_display()})"

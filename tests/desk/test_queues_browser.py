@@ -8,9 +8,11 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browsing import log_in, save_full_page
+from tests.browsing import WAIT_SECONDS, log_in, save_full_page
 from tests.contrast import contrast_report
 from tests.desk.test_workspace_browser import open_page, use_theme
 from tests.factories import make_case, make_user
@@ -51,6 +53,14 @@ def sign_in_as(driver, base_url: str, username: str, theme: str = "light") -> No
     open_page(driver, f"{base_url}{reverse('admin:index')}")
 
 
+def follow(driver, element) -> None:
+    """Click a link or submit button and wait until the next page has replaced this one."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, WAIT_SECONDS).until(EC.staleness_of(page))
+    open_page(driver, driver.current_url)
+
+
 def section(driver, key: str):
     return driver.find_element(By.ID, f"home-{key}")
 
@@ -81,13 +91,13 @@ def test_it_walks_a_case_from_the_desk_to_the_reviewer_to_the_editor(
     sign_in_as(browser, base, "dana")
     assert browser.find_elements(By.ID, "home-my-queue") == []
     shoot(browser, screenshot_dir, "1-desk-home")
-    section(browser, "triage").find_element(By.LINK_TEXT, f"#{tip.pk} {tip.title}").click()
+    follow(browser, section(browser, "triage").find_element(By.LINK_TEXT, f"#{tip.pk} {tip.title}"))
     assert browser.current_url == f"{base}{tip.get_absolute_url()}"
     open_page(browser, f"{base}{reverse('admin:verify_case_assign', args=[tip.pk])}")
     Select(browser.find_element(By.NAME, "reviewer")).select_by_value(str(reviewer.pk))
     Select(browser.find_element(By.NAME, "role")).select_by_value("lead")
     shoot(browser, screenshot_dir, "2-desk-assigns")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit][value=Assign]").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "input[type=submit][value=Assign]"))
     assert tip.assignments.get().user == reviewer
     tip.refresh_from_db()
     services.transition_case(case=tip, to=Stage.IN_REVIEW, by=people["desk"])
@@ -97,11 +107,11 @@ def test_it_walks_a_case_from_the_desk_to_the_reviewer_to_the_editor(
     assert browser.find_element(By.CLASS_NAME, "vd-notices-link").text == "NOTICES (1 UNREAD)"
     assert f"#{tip.pk} {tip.title}" in section(browser, "my-queue").text
     shoot(browser, screenshot_dir, "3-reviewer-home")
-    browser.find_element(By.CLASS_NAME, "vd-notices-link").click()
+    follow(browser, browser.find_element(By.CLASS_NAME, "vd-notices-link"))
     notice = browser.find_element(By.CSS_SELECTOR, ".vd-notice-unread")
     assert f"Dana Lee made you lead reviewer on case #{tip.pk}" in notice.text
     shoot(browser, screenshot_dir, "4-reviewer-notice")
-    notice.find_element(By.TAG_NAME, "a").click()
+    follow(browser, notice.find_element(By.TAG_NAME, "a"))
     assert browser.current_url == f"{base}{tip.get_absolute_url()}"
     assert Notice.objects.get(recipient=reviewer).read_at is not None
     browser.get(mailed_link(reviewer.email, "assigned to you"))
@@ -115,7 +125,7 @@ def test_it_walks_a_case_from_the_desk_to_the_reviewer_to_the_editor(
     browser.find_element(By.NAME, "summary").send_keys("2022 footage of a different plant, newly captioned.")
     browser.find_element(By.NAME, "rationale").send_keys("The same video was posted in August 2022.")
     shoot(browser, screenshot_dir, "5-reviewer-proposes")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit][value='Propose this verdict']").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "input[type=submit][value='Propose this verdict']"))
     open_page(browser, browser.current_url)
     tip.refresh_from_db()
     assert tip.stage == Stage.AWAITING_APPROVAL
@@ -127,9 +137,9 @@ def test_it_walks_a_case_from_the_desk_to_the_reviewer_to_the_editor(
     assert "v1 Misleading / miscaptioned, by Rafael Ortiz" in awaiting.text
     shoot(browser, screenshot_dir, "6-editor-home")
     assert mailed_link(people["editor"].email, "awaits approval") == f"{base}{tip.get_absolute_url()}"
-    awaiting.find_element(By.LINK_TEXT, "Review the verdict").click()
+    follow(browser, awaiting.find_element(By.LINK_TEXT, "Review the verdict"))
     shoot(browser, screenshot_dir, "7-editor-reviews")
-    browser.find_element(By.NAME, "approve").click()
+    follow(browser, browser.find_element(By.NAME, "approve"))
     tip.refresh_from_db()
     assert tip.stage == Stage.PUBLISHED
     open_page(browser, f"{base}{reverse('admin:index')}")

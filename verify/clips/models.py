@@ -22,6 +22,8 @@ class VideoTimeline(models.Model):
 
     class Meta:
         app_label = "verify"
+        # The workers' index of a video's frames, read through the clip flags it raises, never on its own.
+        default_permissions = ()
 
     def __str__(self) -> str:
         return f"Timeline of {self.media_item_id}: {self.sample_count} samples"

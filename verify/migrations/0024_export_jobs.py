@@ -44,6 +44,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "ordering": ["-requested_at", "-pk"],
+                "default_permissions": (),
             },
         ),
     ]
