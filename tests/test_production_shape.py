@@ -279,6 +279,18 @@ def test_it_runs_report_overdue_cases_on_the_compose_worker_command(worker: Proc
     assert result.id in worker.stderr(), f"the task was not run by this worker\n{worker.output()}"
 
 
+def stored_entries(schedule: Path) -> set[str]:
+    """The entries in beat's schedule file; none while it is missing or being written."""
+    import dbm
+    import shelve
+
+    try:
+        with shelve.open(str(schedule), flag="r") as stored:  # noqa: S301 - the file beat writes here
+            return set(stored.get("entries", {}))
+    except (*dbm.error, OSError, KeyError, EOFError, ValueError):
+        return set()
+
+
 def test_it_starts_the_compose_beat_command_with_the_desks_schedule(
     compose_services: dict, host_env: dict[str, str], run_dir: Path, web: WebServer
 ) -> None:
@@ -292,7 +304,9 @@ def test_it_starts_the_compose_beat_command_with_the_desks_schedule(
     beat = Process.start("beat", command, service_env(compose_services["beat"], host_env), run_dir)
     try:
         wait_for(lambda: "beat: Starting..." in beat.stderr(), process=beat, what="beat starting")
-        wait_for(lambda: any(run_dir.glob("celerybeat-schedule*")), process=beat, what="beat's schedule file")
+        # Beat writes the file before it has set up its entries (which loads the result backend); stopping it
+        # in between would interrupt that import, so wait until the desk's entries are stored.
+        wait_for(lambda: stored_entries(schedule) >= set(settings.CELERY_BEAT_SCHEDULE), process=beat, what="entries")
     finally:
         beat.stop()
 
