@@ -195,6 +195,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-case-page-") as work:
         setup(args.database_url, Path(work))
+        from django.conf import settings
         from django.contrib.auth.models import Group
         from django.test import Client
         from django.urls import reverse
@@ -221,6 +222,14 @@ def main() -> int:
                 f"{page['bytes']:,} bytes, {page['queries']} queries"
                 + (f" — target {'holds' if holds else 'MISSED'}" if size == max(cases) else "")
             )
+            if size > settings.CASE_STORY_INLINE_FILES:
+                # This page leaves its timeline and places to a click; what that click costs.
+                story = measure(client, reverse("admin:verify_case_story", args=[case.pk]), args.rounds)
+                print(
+                    f"  its timeline and places, when opened: {story['ms']:.0f} ms "
+                    f"({story['ms'] / baseline['ms']:.1f}× the list), {story['bytes']:,} bytes, "
+                    f"{story['queries']} queries"
+                )
         print(f"refresh of the {max(cases)}-file case:")
         refresh_figures(client, cases[max(cases)])
     return 0
