@@ -41,6 +41,7 @@ from verify.models import (
     Tag,
     Verdict,
 )
+from verify.notices.models import mark_case_read
 from verify.record import forms as record_forms
 from verify.record import views as record_views
 from verify.reports import ReportError
@@ -555,6 +556,8 @@ class CaseAdmin(admin.ModelAdmin):
             extra_context["can_add_media"] = bool(workflow.roles_of(request.user) & intake.INTAKE_ROLES)
             extra_context["work_links"] = work_links(case, request.user)
             extra_context["history"] = history_rows(list(case.events.select_related("actor")))
+            if request.method == "GET":
+                mark_case_read(request.user, case)  # what the notices said is in front of them now
             if case.stage == Stage.PUBLISHED:
                 extra_context["frozen_notice"] = record_views.FROZEN_NOTICE
         return super().change_view(request, object_id, form_url, extra_context)

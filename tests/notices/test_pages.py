@@ -31,6 +31,16 @@ def test_it_marks_a_notice_read_when_it_is_opened_and_goes_to_the_case(client, w
     assert "Nothing unread." in header and "unread)</a>" not in header
 
 
+def test_it_marks_a_cases_notices_read_when_its_page_is_opened_and_leaves_the_others(client, walk, reviewer):
+    first, second = walk.assigned(), walk.assigned(title="Second")
+    client.force_login(reviewer)
+
+    page = client.get(reverse("admin:verify_case_change", args=[first.pk])).content.decode()
+
+    assert set(Notice.objects.filter(read_at__isnull=True).values_list("case", flat=True)) == {second.pk}
+    assert "Notices (<strong>1</strong> unread)" in page  # the header counts what is left
+
+
 def test_it_marks_one_or_all_notices_read(client, walk, committed, desk, reviewer):
     first, second, third = walk.assigned(), walk.assigned(title="Second"), walk.assigned(title="Third")
     notices = {n.case_id: n for n in Notice.objects.all()}

@@ -33,3 +33,8 @@ class Notice(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+def mark_case_read(user, case) -> int:
+    """Mark read the person's notices about a case they have just opened; how many there were."""
+    return Notice.objects.filter(recipient=user, case=case, read_at__isnull=True).update(read_at=timezone.now())
