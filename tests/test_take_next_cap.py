@@ -1,10 +1,12 @@
 """Take next stops giving a reviewer cases once they hold TAKE_NEXT_CAP open ones."""
 
 import pytest
+from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from tests.factories import make_case
+from tests.test_admin import act
 from verify import services
 from verify import settings as desk_settings
 from verify.workflow import ConditionNotMet
@@ -71,3 +73,26 @@ def test_it_shows_the_cap_on_the_queue_page(client, settings, reviewer, waiting)
         "You have 1 open case; take next gives a reviewer at most 1. "
         "Finish or hand back one first, or ask the desk to assign you another."
     ]
+
+
+def test_it_holds_assign_to_me_to_the_same_cap_and_says_why(client, settings, reviewer, waiting):
+    settings.TAKE_NEXT_CAP = 2
+    client.force_login(reviewer)
+
+    response = act(client, "assign_to_me", waiting[:3])
+
+    held = {case.pk for case in waiting if case.assignments.filter(user=reviewer).exists()}
+    assert held == {waiting[0].pk, waiting[1].pk}
+    assert (
+        f"Case #{waiting[2].pk}: You have 2 open cases; a reviewer takes at most 2. "
+        "Finish or hand back one first, or ask the desk to assign you another."
+    ) in [str(m) for m in response.context["messages"]]
+
+
+def test_it_lets_desk_staff_who_also_review_assign_themselves_past_the_cap(settings, desk, waiting):
+    settings.TAKE_NEXT_CAP = 1
+    desk.groups.add(Group.objects.get(name="reviewer"))
+    desk = type(desk).objects.get(pk=desk.pk)  # roles are read once per user object
+    for case in waiting:
+        services.take_case(case=case, by=desk)
+    assert all(case.assignments.get().user == desk for case in waiting)

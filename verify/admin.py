@@ -690,12 +690,8 @@ class CaseAdmin(admin.ModelAdmin):
 
     @admin.action(description="Assign to me (lead; desk and editors join a led case as second)", permissions=["take"])
     def assign_to_me(self, request, queryset):
-        def take(case):
-            # A reviewer asking for second on a led case is refused by the service, which says why.
-            role = Assignment.Role.SECOND if case.assignments.filter(role="lead").exists() else Assignment.Role.LEAD
-            services.assign_reviewer(case=case, user=request.user, by=request.user, role=role)
-
-        self._each(request, queryset, "Assigned to you", take)
+        # Second on a led case; refused by the service (which says why) past TAKE_NEXT_CAP or where not allowed.
+        self._each(request, queryset, "Assigned to you", lambda case: services.take_case(case=case, by=request.user))
 
     def _assign(self, request, queryset, role):
         if (inputs := self._action_inputs(request, "reviewer")) is None:

@@ -602,7 +602,20 @@ def take_next_case(*, by) -> Case | None:
     return case
 
 
-def _check_take_next_cap(by) -> None:
+@transaction.atomic
+def take_case(*, case: Case, by) -> Assignment:
+    """`by` takes a case they chose: as lead, or as second reviewer of a case someone leads.
+
+    Within TAKE_NEXT_CAP, as take next is, unless `by` is also desk staff or an editor, who may assign anyone."""
+    if not workflow.roles_of(by) & {DESK, EDITOR}:
+        _check_take_next_cap(by, rule="a reviewer takes at most")
+    role = (
+        Assignment.Role.SECOND if case.assignments.filter(role=Assignment.Role.LEAD).exists() else Assignment.Role.LEAD
+    )
+    return assign_reviewer(case=case, user=by, by=by, role=role)
+
+
+def _check_take_next_cap(by, rule: str = "take next gives a reviewer at most") -> None:
     cap = settings.TAKE_NEXT_CAP
     if not cap:
         return
@@ -611,6 +624,6 @@ def _check_take_next_cap(by) -> None:
     held = Case.objects.filter(stage__in=workflow.OPEN_STAGES, assignments__user=by).distinct().count()
     if held >= cap:
         raise workflow.ConditionNotMet(
-            f"You have {held} open case{'' if held == 1 else 's'}; take next gives a reviewer at most {cap}. "
+            f"You have {held} open case{'' if held == 1 else 's'}; {rule} {cap}. "
             "Finish or hand back one first, or ask the desk to assign you another."
         )
