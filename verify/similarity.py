@@ -702,7 +702,8 @@ def _verdicts_prefetched(case: Case) -> bool:
     return "verdicts" in getattr(case, "_prefetched_objects_cache", {})
 
 
-def _verdict_data(case: Case) -> dict | None:
+def verdict_data(case: Case) -> dict | None:
+    """The case's newest verdict as the archive flags cite it (number, rating, status and dates), or None."""
     verdict = _latest_verdict(case)
     if verdict is None:
         return None
@@ -733,7 +734,7 @@ def _flag_data(match: ArchiveMatch, *, total: int) -> dict:
         "frames_total": match.frames_total,
         "earlier_cases": [case.pk for case in match.cases],
         "earlier_case_stage": match.first_case.stage if match.first_case else None,
-        "earlier_verdict": _verdict_data(match.first_case) if match.first_case else None,
+        "earlier_verdict": verdict_data(match.first_case) if match.first_case else None,
         "first_collected_at": match.first_collected_at,
         "earliest_sighting": sighting.pk if sighting else None,
         "earliest_sighting_at": sighting.posted_at if sighting else None,
@@ -801,7 +802,7 @@ def _same_file_data(item: MediaItem, earlier: CaseMedia) -> dict:
         "earlier_sha256": item.sha256,
         "earlier_cases": [earlier.case_id],
         "earlier_case_stage": earlier.case.stage,
-        "earlier_verdict": _verdict_data(earlier.case),
+        "earlier_verdict": verdict_data(earlier.case),
         "first_collected_at": earlier.added_at,
         "earliest_sighting": sighting.pk if sighting else None,
         "earliest_sighting_at": sighting.posted_at if sighting else None,

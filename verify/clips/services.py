@@ -11,7 +11,7 @@ from verify.clips import CLIP_OF
 from verify.clips.matching import ArchiveTimelines, ClipPlace, Timeline, place_clip
 from verify.clips.models import VideoTimeline
 from verify.models import Case, CaseMedia, Extraction, Flag, MediaItem, Verdict
-from verify.similarity import case_standing, replace_item_flags
+from verify.similarity import case_standing, replace_item_flags, verdict_data
 from workers.extractors import video_timeline
 
 UNFINISHED = (Extraction.Status.PENDING, Extraction.Status.RUNNING)
@@ -162,19 +162,6 @@ def clip_message(place: ClipPlace, video: MediaItem, first: CaseMedia | None) ->
     return f"This {length} s clip is {where} of {name}, {collected}; {how}."
 
 
-def _verdict_data(case: Case) -> dict | None:
-    verdict = next(iter(case.verdicts.all()), None)  # prefetched newest first
-    if verdict is None:
-        return None
-    return {
-        "number": verdict.number,
-        "rating": verdict.rating,
-        "status": verdict.status,
-        "proposed_at": verdict.proposed_at,
-        "reviewed_at": verdict.reviewed_at,
-    }
-
-
 def timecode(seconds: float) -> str:
     """01:32, or 1:02:03 past an hour."""
     whole = max(0, round(seconds))
@@ -190,7 +177,7 @@ def _flag_data(place: ClipPlace, video: MediaItem, first: CaseMedia | None) -> d
         "earlier_name": video.original_name,
         "earlier_cases": [first.case_id] if first else [],
         "earlier_case_stage": first.case.stage if first else None,
-        "earlier_verdict": _verdict_data(first.case) if first else None,
+        "earlier_verdict": verdict_data(first.case) if first else None,
         "start_seconds": round(place.start, 3),
         "end_seconds": round(place.end, 3),
         "mirrored": place.mirrored,
