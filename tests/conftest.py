@@ -81,6 +81,14 @@ def tasks_not_sent(monkeypatch):
     return sent
 
 
+@pytest.fixture
+def mail_sent_here(monkeypatch):
+    """Run the notice e-mail task in this process as soon as it is sent, instead of through a broker."""
+    from workers.tasks import send_notice_mail
+
+    monkeypatch.setattr(send_notice_mail, "delay", lambda *args, **kwargs: send_notice_mail.apply(args, kwargs))
+
+
 @pytest.fixture(autouse=True)
 def fresh_similarity_index():
     """Each test starts with no near-duplicate index in this process, as a new worker would."""

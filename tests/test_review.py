@@ -46,7 +46,7 @@ def test_it_gives_take_next_the_oldest_most_urgent_unassigned_case(desk, reviewe
     assert services.take_next_case(by=other_reviewer) is None
 
 
-def test_it_notifies_the_assignee_by_email(desk, reviewer, django_capture_on_commit_callbacks):
+def test_it_notifies_the_assignee_by_email(desk, reviewer, django_capture_on_commit_callbacks, mail_sent_here):
     case = make_case(by=desk, stage="triage", title="Kursk footage")
     with django_capture_on_commit_callbacks(execute=True):
         services.assign_reviewer(case=case, user=reviewer, by=desk)

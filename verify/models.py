@@ -677,7 +677,7 @@ class Publication(models.Model):
 
 
 from verify.clips.models import VideoTimeline  # noqa: E402, F401 - clips inside videos
-from verify.notices.models import Notice  # noqa: E402, F401 - what people are told, per case
+from verify.notices.models import Notice, NoticeMail  # noqa: E402, F401 - what people are told, per case
 from verify.record.models import FixityCheck, StoredFile  # noqa: E402, F401 - the record's own models
 
 

@@ -151,6 +151,17 @@ LOGIN_URL = "admin:login"
 
 EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "verify-desk@localhost")
+# The mail server, for EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend.
+EMAIL_HOST = os.getenv("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.getenv("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.getenv("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL")
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend: the folder e-mails are written to.
+EMAIL_FILE_PATH = os.getenv("EMAIL_FILE_PATH", str(LOCAL_DATA_DIR / "mail"))
+# Seconds an SMTP connection may wait on the mail server (Django's default is to wait forever).
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
 
 # Celery. With no broker configured the desk uses kombu's filesystem transport,
 # so a real worker runs without a Redis server.
@@ -355,6 +366,12 @@ CELERY_BEAT_SCHEDULE["stamp-chain-heads"] = {"task": "workers.tasks.stamp_chain_
 # hold TAKE_NEXT_CAP open ones (0: no cap); the desk and editors can still assign more. Notices are
 # e-mailed through EMAIL_BACKEND with links on SITE_URL, which `make run` sets to the address it serves.
 TAKE_NEXT_CAP = envint("TAKE_NEXT_CAP", 5)
+# A worker sends the e-mails (verify/notices/mailing.py). One that fails is tried again after
+# NOTICE_MAIL_RETRY_SECONDS, doubling each time up to an hour, NOTICE_MAIL_ATTEMPTS times in all;
+# the sweep also sends what a broker that was down never delivered.
+NOTICE_MAIL_ATTEMPTS = envint("NOTICE_MAIL_ATTEMPTS", 8)
+NOTICE_MAIL_RETRY_SECONDS = envint("NOTICE_MAIL_RETRY_SECONDS", 60)
+CELERY_BEAT_SCHEDULE["send-notice-mail"] = {"task": "workers.tasks.send_notice_mail", "schedule": 60}
 
 # Near-duplicate matching of photos (verify/matching/). Region hashes within MATCH_ACCEPT_DISTANCE bits
 # match on the hash alone; of the items within MATCH_CANDIDATE_DISTANCE, the MATCH_MAX_CANDIDATES

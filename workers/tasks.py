@@ -234,3 +234,11 @@ def run_export(job_id: int) -> str | None:
     from verify.exports import jobs
 
     return jobs.run_export(job_id)
+
+
+@shared_task(name="workers.tasks.send_notice_mail", ignore_result=True)
+def send_notice_mail(mail_ids: list[int] | None = None) -> int:
+    """Send notices' e-mails: those of `mail_ids` once their notices commit, or (from beat) every one due."""
+    from verify.notices import mailing
+
+    return mailing.send_due(mail_ids)

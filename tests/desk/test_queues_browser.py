@@ -2,6 +2,7 @@
 makes their move, and the next person is told, by notice and by an e-mail whose link opens the desk."""
 
 import re
+import smtplib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,6 +19,7 @@ from tests.desk.test_workspace_browser import open_page, use_theme
 from tests.factories import make_case, make_user
 from verify import services
 from verify.models import ChecklistItem
+from verify.notices import mailing
 from verify.notices.models import Notice
 from verify.workflow import Stage
 
@@ -81,7 +83,7 @@ def unreadable(driver) -> list[str]:
 
 
 def test_it_walks_a_case_from_the_desk_to_the_reviewer_to_the_editor(
-    live_server, browser, screenshot_dir, settings, people, tip
+    live_server, browser, screenshot_dir, settings, people, tip, mail_sent_here
 ):
     settings.SITE_URL = live_server.url
     base = live_server.url
@@ -163,8 +165,13 @@ def fits_without_sideways_scrolling(driver) -> bool:
 
 @pytest.mark.parametrize("theme", SHOWN_THEMES)
 def test_it_keeps_the_home_lists_and_notices_readable_at_1366_pixels(
-    live_server, browser, screenshot_dir, people, tip, theme
+    live_server, browser, screenshot_dir, people, tip, theme, mail_sent_here, monkeypatch
 ):
+    def refuse(subject, body, sender, to):
+        raise smtplib.SMTPRecipientsRefused({to[0]: (450, b"mailbox busy, try later")})
+
+    # The notices page says when a notice's e-mail has not gone out.
+    monkeypatch.setattr(mailing, "send_mail", refuse)
     browser.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride", {"width": 1366, "height": 900, "deviceScaleFactor": 1, "mobile": False}
     )

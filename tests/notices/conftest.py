@@ -8,6 +8,11 @@ from verify.models import ChecklistItem
 from verify.workflow import Stage
 
 
+@pytest.fixture(autouse=True)
+def mail_through_task(mail_sent_here):
+    """E-mails go out through their task, run here: tests/notices/test_mailing.py covers the sending."""
+
+
 @pytest.fixture
 def site_url(settings):
     settings.SITE_URL = "http://desk.example.test:8123"

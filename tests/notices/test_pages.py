@@ -1,8 +1,11 @@
 """The notices page, the unread count in the header, opening a notice and marking notices read."""
 
+import smtplib
+
 from django.urls import reverse
 
-from verify.notices.models import Notice
+from verify.notices import mailing
+from verify.notices.models import Notice, NoticeMail
 
 
 def test_it_lists_a_reviewers_notices_and_counts_the_unread_in_the_header(client, walk, reviewer):
@@ -15,6 +18,29 @@ def test_it_lists_a_reviewers_notices_and_counts_the_unread_in_the_header(client
     assert reverse("notice-open", args=[Notice.objects.get().pk]) in page
     header = client.get(reverse("admin:index")).content.decode()
     assert '<a class="vd-notices-link" href="/admin/notices/">Notices (<strong>1</strong> unread)</a>' in header
+
+
+def test_it_tells_the_recipient_when_their_e_mail_is_late_or_was_not_sent(client, walk, reviewer, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise smtplib.SMTPRecipientsRefused({reviewer.email: (550, b"no such mailbox")})
+
+    monkeypatch.setattr(mailing, "send_mail", refuse)
+    walk.assigned()
+    client.force_login(reviewer)
+
+    page = client.get(reverse("notices")).content.decode()
+    assert "The e-mail to rafa@example.org is not sent yet (1 try); it is tried again" in page
+    NoticeMail.objects.update(status=NoticeMail.Status.FAILED, error="Not sent after 8 tries. The last: refused")
+    page = client.get(reverse("notices")).content.decode()
+    assert "The e-mail to rafa@example.org was not sent: Not sent after 8 tries. The last: refused" in page
+
+
+def test_it_says_nothing_of_an_e_mail_that_went_out(client, walk, reviewer):
+    walk.assigned()
+    client.force_login(reviewer)
+
+    assert NoticeMail.objects.get().status == NoticeMail.Status.SENT
+    assert "vd-notice-mail" not in client.get(reverse("notices")).content.decode()
 
 
 def test_it_marks_a_notice_read_when_it_is_opened_and_goes_to_the_case(client, walk, reviewer):

@@ -11,7 +11,7 @@ from django.db import transaction
 from tests.factories import make_case, make_user
 from tests.media import jpeg_bytes
 from verify import intake, services
-from verify.notices.models import Notice
+from verify.notices.models import Notice, NoticeMail
 
 Kind = Notice.Kind
 
@@ -134,17 +134,20 @@ def test_it_tells_nobody_when_the_change_is_rolled_back(desk, reviewer, django_c
     assert Notice.objects.count() == 0 and mail.outbox == []
 
 
-def test_it_keeps_the_change_and_the_notice_when_the_mail_server_refuses(walk, settings, caplog, reviewer, monkeypatch):
+def test_it_keeps_the_change_and_the_notice_when_the_mail_server_refuses(walk, caplog, reviewer, monkeypatch):
     def refuse(*args, **kwargs):
         raise smtplib.SMTPRecipientsRefused({reviewer.email: (550, b"mailbox unavailable")})
 
-    monkeypatch.setattr("verify.notices.sending.send_mail", refuse)
-    with caplog.at_level(logging.ERROR, logger="verify.notices.sending"):
+    monkeypatch.setattr("verify.notices.mailing.send_mail", refuse)
+    with caplog.at_level(logging.WARNING, logger="verify.notices.mailing"):
         case = walk.assigned()
 
     assert case.assignments.get().user == reviewer
-    assert Notice.objects.get().recipient == reviewer
-    assert f"E-mail about case #{case.pk} to rafa (rafa@example.org) was not sent" in caplog.text
+    notice = Notice.objects.get()
+    assert notice.recipient == reviewer
+    assert (notice.mail.status, notice.mail.attempts) == (NoticeMail.Status.QUEUED, 1)
+    assert notice.mail.error == "The mail server refused the address: rafa@example.org, 550 mailbox unavailable"
+    assert "to rafa@example.org not sent (try 1), trying again in 60 s" in caplog.text
 
 
 def test_it_writes_a_notice_to_someone_without_an_address_and_sends_no_mail(walk, reviewer):
@@ -153,4 +156,4 @@ def test_it_writes_a_notice_to_someone_without_an_address_and_sends_no_mail(walk
     walk.assigned()
 
     assert Notice.objects.get().recipient == reviewer
-    assert mail.outbox == []
+    assert mail.outbox == [] and NoticeMail.objects.count() == 0

@@ -2,27 +2,24 @@
 
 `services.record_event` hands every event here; the four kinds below are announced once the
 change is committed (a rolled-back change tells nobody): a `Notice` for each person concerned
-and an e-mail to those with an address, linking to the case on `SITE_URL`. Nothing here can
-undo or break the change it reports: a failure is logged and the rest of the people still hear.
+and, for those with an address, an e-mail linking to the case on `SITE_URL`, which a worker
+sends (verify/notices/mailing.py). Nothing here can undo or break the change it reports: the
+request never waits on the mail server, and a failure is kept, tried again and logged.
 """
 
 from __future__ import annotations
 
-import logging
-import smtplib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import transaction
 
 from verify.desk.formats import moment, person
 from verify.models import Assignment, Case, CaseEvent, Verdict
+from verify.notices import mailing
 from verify.notices.models import Notice
-
-log = logging.getLogger(__name__)
 
 Kind = CaseEvent.Kind
 # The backend that holds the desk's permissions (the other one only guards sign-in).
@@ -47,33 +44,25 @@ def event_recorded(event: CaseEvent) -> None:
 
 
 def announce(event_id: int) -> list[Notice]:
-    """Write the notices of one committed event and send their e-mails."""
+    """Write the notices of one committed event and their e-mails, which a worker then sends."""
     event = CaseEvent.objects.select_related("case", "actor").get(pk=event_id)
     announcement = ANNOUNCERS[event.kind](event)
     if announcement is None:
         return []
     case = event.case
-    notices = Notice.objects.bulk_create(
-        Notice(recipient=user, kind=announcement.kind, case=case, text=announcement.text, created_at=event.at)
-        for user in announcement.recipients
-    )
-    for user in announcement.recipients:
-        if user.email:
-            _send(user, case, announcement)
+    body = "\n\n".join(filter(None, [announcement.text, announcement.details, f"Open the case: {case_address(case)}"]))
+    with transaction.atomic():
+        notices = Notice.objects.bulk_create(
+            Notice(recipient=user, kind=announcement.kind, case=case, text=announcement.text, created_at=event.at)
+            for user in announcement.recipients
+        )
+        mailing.queue(notices, subject=f"[Verify Desk] {announcement.subject}", body=body)
     return notices
 
 
 def case_address(case: Case) -> str:
     """The case page's full address on the desk as it is served (`SITE_URL`)."""
     return f"{settings.SITE_URL}{case.get_absolute_url()}"
-
-
-def _send(user, case: Case, announcement: Announcement) -> None:
-    body = "\n\n".join(filter(None, [announcement.text, announcement.details, f"Open the case: {case_address(case)}"]))
-    try:
-        send_mail(f"[Verify Desk] {announcement.subject}", body, settings.DEFAULT_FROM_EMAIL, [user.email])
-    except (smtplib.SMTPException, OSError):
-        log.exception("E-mail about case #%s to %s (%s) was not sent", case.pk, user.get_username(), user.email)
 
 
 def _people(users: Iterable, *, besides) -> tuple:

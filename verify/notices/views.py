@@ -16,7 +16,7 @@ PAGE_NOTICES = 100
 
 
 def notices_view(request: HttpRequest) -> HttpResponse:
-    notices = Notice.objects.filter(recipient=request.user).select_related("case")[:PAGE_NOTICES]
+    notices = Notice.objects.filter(recipient=request.user).select_related("case", "mail")[:PAGE_NOTICES]
     return TemplateResponse(
         request,
         "notices/list.html",

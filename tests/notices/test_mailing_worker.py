@@ -1,0 +1,76 @@
+"""A real Celery worker on Redis sends a notice's e-mail once the assignment commits."""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.factories import make_case
+from tests.services import Process, claimed_redis_db, require_services, wait_for
+from tests.test_pipeline_e2e import database_url
+from verify import services
+from verify.notices.models import NoticeMail
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+@pytest.fixture
+def mail_through_task():
+    """Here the task goes through the broker to the worker, not run in this process (tests/notices/conftest.py)."""
+
+
+@pytest.fixture
+def mail_worker(tmp_path, settings):
+    """A worker on its own Redis database, writing the e-mails it sends to files under `tmp_path / "mail"`."""
+    require_services()
+    with claimed_redis_db() as redis_url:
+        settings.CELERY_BROKER_URL = redis_url
+        env = {
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)]),
+            "HOME": str(tmp_path),
+            "LANG": "C.UTF-8",
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": redis_url,
+            "CELERY_BROKER_URL": redis_url,
+            "MEDIA_ROOT": str(tmp_path / "media"),
+            "VERIFY_DATA_DIR": str(tmp_path / "var"),
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(tmp_path / "mail"),
+        }
+        worker = Process.start(
+            "worker",
+            ["celery", "-A", "workers", "worker", "--loglevel=info", "--concurrency=1", "--without-gossip"],
+            env,
+            tmp_path,
+        )
+        try:
+            wait_for(lambda: "ready." in worker.stderr(), process=worker, what="worker ready")
+            # The web side sends its tasks to the same broker.
+            from workers.celery import app
+
+            app.conf.broker_url = redis_url
+            yield worker, tmp_path / "mail"
+        finally:
+            app.conf.broker_url = settings.CELERY_BROKER_URL
+            worker.stop()
+
+
+def test_the_worker_sends_the_assignment_e_mail_and_records_it_sent(mail_worker, desk, reviewer, settings):
+    worker, outbox = mail_worker
+    # The e-mail is written where the change is made; the worker only sends it.
+    settings.SITE_URL = "http://desk.example.test"
+    case = make_case(by=desk, stage="triage", title="Kursk footage")
+
+    services.assign_reviewer(case=case, user=reviewer, by=desk)
+
+    deadline = time.monotonic() + 60
+    while NoticeMail.objects.filter(status=NoticeMail.Status.SENT).count() == 0:
+        assert time.monotonic() < deadline, worker.output()
+        time.sleep(0.2)
+    (written,) = outbox.iterdir()
+    message = written.read_text()
+    assert f"Subject: [Verify Desk] Case #{case.pk} assigned to you" in message
+    assert f"To: {reviewer.email}" in message
+    assert f"Open the case: http://desk.example.test{case.get_absolute_url()}" in message
