@@ -20,6 +20,7 @@ from workers.extractors.base import ExtractionFailed, Unsupported
 from workers.extractors.imaging import (
     DECODE_ERRORS,
     MAX_DECODE_PIXELS,
+    STRIP_PIXELS,
     UPRIGHT,
     decode,
     heif_rgb_within,
@@ -40,8 +41,8 @@ NAME = "forensics"
 # is unchanged and one count moved (DSCN0027.jpg: 1 combed frequency of 9 where 3 found 2), but a file
 # near a threshold may read differently than in 3. Pictures over 25 megapixels, whose error level analysis
 # runs on a reduced copy, and CMYK JPEGs still decode their Y channel (or find none) as in 3. The error
-# level analysis, its figures and ela.png, is byte for byte as in 3: the re-save's decode, the difference
-# and its histogram are now taken with OpenCV, whose libjpeg decodes to the same pixels as Pillow's.
+# level analysis, its figures and ela.png, is byte for byte as in 3: the difference and its histograms are
+# now taken with OpenCV on arrays, where ImageChops and ImageStat took them on Pillow images.
 # 3: the figures are as in 2; the ELA image (ela.png) of a picture over 1024 pixels a side is made by a
 # whole-factor (box) reduction, then Lanczos to 1024, then brightened, where 2 brightened the full-size
 # difference and resized it with Lanczos alone (the costliest steps of the reading). A reviewer sees the same
@@ -170,18 +171,14 @@ def _error_level_analysis(
     buffer = io.BytesIO()
     rgb.save(buffer, "JPEG", quality=ELA_QUALITY)
     info = dict(rgb.info)  # ela.png keeps what the photo's decode carries (its ICC profile), as in version 3
-    photo = np.asarray(rgb)
+    difference = _bgr_pixels(rgb)
     if rgb is not image:
         rgb.close()
     image.close()  # only the pixels are needed from here on
-    # OpenCV's libjpeg decodes the re-save to the same pixels as Pillow's, straight into an array
-    # (tests/extractors/test_forensics.py holds the figures and ela.png to ImageChops and ImageStat's).
-    difference = cv2.imdecode(np.frombuffer(buffer.getbuffer(), np.uint8), cv2.IMREAD_COLOR_RGB)
+    with Image.open(buffer) as resaved:
+        resaved.load()
+        _subtract(difference, resaved)
     del buffer
-    if difference is None or difference.shape != photo.shape:
-        raise ExtractionFailed("The image's re-save for error level analysis could not be decoded.")
-    cv2.absdiff(photo, difference, dst=difference)  # |photo - re-save| per channel, as ImageChops.difference
-    del photo
     # The figures as ImageStat gives them from the difference's histogram: the highest value of any channel,
     # the mean of the channels' means, and the value the brightest 0.5% of all values reach.
     histograms = _histograms(difference)
@@ -193,11 +190,9 @@ def _error_level_analysis(
     # up to ELA_MAX_SCALE, past which a photo that barely changed would show only rounding noise.
     bright = int(np.searchsorted(np.cumsum(counts), counts.sum() * 0.995))
     scale = min(255 / max(bright, 1), ELA_MAX_SCALE)
-    picture = Image.fromarray(difference)
+    visible = _preview(difference, scale, turn)
     del difference
-    picture.info = info
-    visible = _preview(picture, scale, turn)
-    del picture
+    visible.info = info
     # Light compression: the default level spends most of this extractor's time for ~10% smaller files.
     visible.save(artifacts_dir / "ela.png", "PNG", compress_level=1)
     ela = {
@@ -210,8 +205,46 @@ def _error_level_analysis(
     return ela, notes, luma
 
 
+def _bgr_pixels(rgb: Image.Image) -> np.ndarray:
+    """An RGB picture's pixels as an array in OpenCV's channel order (blue, green, red), copied a strip at a
+    time: numpy's conversion of the whole picture goes through tobytes(), which holds two full-size copies."""
+    pixels = np.empty((rgb.height, rgb.width, 3), dtype=np.uint8)
+    rows = max(1, STRIP_PIXELS // rgb.width)
+    for top in range(0, rgb.height, rows):
+        bottom = min(top + rows, rgb.height)
+        strip = rgb.crop((0, top, rgb.width, bottom)).tobytes("raw", "BGR")
+        pixels[top:bottom] = np.frombuffer(strip, dtype=np.uint8).reshape(bottom - top, rgb.width, 3)
+    return pixels
+
+
+def _subtract(pixels: np.ndarray, resaved: Image.Image) -> None:
+    """Turn `pixels` (blue, green, red) into |pixels - resaved| per channel, as ImageChops.difference gives, a
+    strip at a time, so that no second full-size array is made."""
+    rows = max(1, STRIP_PIXELS // resaved.width)
+    for top in range(0, resaved.height, rows):
+        bottom = min(top + rows, resaved.height)
+        strip = resaved.crop((0, top, resaved.width, bottom)).tobytes("raw", "BGR")
+        other = np.frombuffer(strip, dtype=np.uint8).reshape(bottom - top, resaved.width, 3)
+        cv2.absdiff(pixels[top:bottom], other, dst=pixels[top:bottom])
+
+
+def _rgb_picture(pixels: np.ndarray) -> Image.Image:
+    """A Pillow RGB picture of a blue, green, red array, made a strip at a time (Image.frombuffer would first copy
+    the whole array into bytes)."""
+    height, width = pixels.shape[:2]
+    picture = Image.new("RGB", (width, height))
+    rows = max(1, STRIP_PIXELS // width)
+    for top in range(0, height, rows):
+        picture.paste(_strip_picture(pixels[top : top + rows]), (0, top))
+    return picture
+
+
+def _strip_picture(strip: np.ndarray) -> Image.Image:
+    return Image.frombuffer("RGB", strip.shape[1::-1], strip.tobytes(), "raw", "BGR", 0, 1)
+
+
 def _histograms(pixels: np.ndarray) -> np.ndarray:
-    """Each channel's histogram (how many pixels hold each level, 0-255) of an RGB array, one row per channel."""
+    """Each channel's histogram (how many pixels hold each level, 0-255) of a 3-channel array, one row per channel."""
     step = max(1, HISTOGRAM_PIXELS // pixels.shape[1])
     counts = np.zeros((3, 256), dtype=np.int64)
     for top in range(0, pixels.shape[0], step):
@@ -239,22 +272,57 @@ def _centre_luma(decoded: Image.Image, rgb: Image.Image) -> np.ndarray | None:
     if decoded.mode != "RGB":
         return None
     # The decode's Y is a whole number, which rounding gives back wherever no channel was clipped to 0 or 255.
-    return np.rint(np.asarray(rgb.crop(box), dtype=np.float64) @ LUMA_WEIGHTS)
+    # Channel by channel: an array of the three as floats would be the reading's largest allocation but one.
+    red, green, blue = (np.asarray(band, dtype=np.float64) for band in rgb.crop(box).split())
+    return np.rint(red * LUMA_WEIGHTS[0] + green * LUMA_WEIGHTS[1] + blue * LUMA_WEIGHTS[2])
 
 
-def _preview(difference: Image.Image, scale: float, turn: Image.Transpose | None) -> Image.Image:
+def _preview(difference: np.ndarray, scale: float, turn: Image.Transpose | None) -> Image.Image:
     """The reviewer's ELA image: at most ELA_IMAGE_SIZE a side, brightened by `scale`, turned upright.
 
     The difference is first reduced by a whole factor (each pixel the mean of a box) to no less than the
     preview's size, then resized with Lanczos, and only then brightened: brightening and resizing the
     full-size picture cost more than the rest of the reading, and show the same areas (see VERSION 3).
+    The pixels are those of Pillow's thumbnail(reducing_gap=ELA_REDUCING_GAP) of the full-size difference;
+    the reduction is made a strip at a time (its boxes never straddle two strips), so that no full-size
+    Pillow copy of the difference is made.
     """
-    preview = difference  # thumbnail() works in place, and the full-size difference is not needed again
-    preview.thumbnail((ELA_IMAGE_SIZE, ELA_IMAGE_SIZE), Image.Resampling.LANCZOS, reducing_gap=ELA_REDUCING_GAP)
+    height, width = difference.shape[:2]
+    size = _preview_size(width, height)
+    if size is None:
+        preview = _rgb_picture(difference)
+    else:
+        # As Image.resize() reduces before it resamples, with the box it then resamples from.
+        factor_x = int(width / size[0] / ELA_REDUCING_GAP) or 1
+        factor_y = int(height / size[1] / ELA_REDUCING_GAP) or 1
+        reduced = Image.new("RGB", (math.ceil(width / factor_x), math.ceil(height / factor_y)))
+        rows = factor_y * max(1, STRIP_PIXELS // (width * factor_y))
+        for top in range(0, height, rows):
+            strip = _strip_picture(difference[top : top + rows])
+            reduced.paste(
+                strip.reduce((factor_x, factor_y)) if (factor_x, factor_y) != (1, 1) else strip, (0, top // factor_y)
+            )
+        box = (0, 0, width / factor_x, height / factor_y)
+        preview = reduced.resize(size, Image.Resampling.LANCZOS, box=box)
     visible = preview.point([min(255, round(value * scale)) for value in range(256)] * len(preview.getbands()))
     if turn is not None:
         visible = visible.transpose(turn)
     return visible
+
+
+def _preview_size(width: int, height: int) -> tuple[int, int] | None:
+    """The size Image.thumbnail((ELA_IMAGE_SIZE, ELA_IMAGE_SIZE)) gives a picture; None when it leaves it as is."""
+    if width <= ELA_IMAGE_SIZE and height <= ELA_IMAGE_SIZE:
+        return None
+    aspect = width / height
+    x = y = ELA_IMAGE_SIZE
+    if x / y >= aspect:
+        x = max(min(math.floor(y * aspect), math.ceil(y * aspect), key=lambda n: abs(aspect - n / y)), 1)
+    else:
+        y = max(
+            min(math.floor(x / aspect), math.ceil(x / aspect), key=lambda n: 0 if n == 0 else abs(aspect - x / n)), 1
+        )
+    return x, y
 
 
 # JPEG recompression
