@@ -56,8 +56,9 @@ KINDS = frozenset({"photo"})
 
 ELA_QUALITY = 90
 # ELA compares the photo with its re-save; held as Pillow images (4 bytes a pixel) that is three
-# full-size copies, so the photo and the re-save are taken as numpy arrays (3 bytes) and the difference
-# is written over the re-save's: about 200 MB above the process at this cap. Larger photos (a 48-MP phone
+# full-size copies, so the photo is copied into a numpy array (3 bytes), the re-save's pixels are taken
+# off it a strip at a time and the preview is reduced from it strip by strip: about 200 MB above the
+# process at this cap. Larger photos (a 48-MP phone
 # shot, a 61-MP camera) are scaled down below it first, which blurs their compression traces; JPEGs are
 # decoded at 1/2, 1/4 or 1/8 scale where that suffices.
 ELA_MAX_PIXELS = 25_000_000
