@@ -130,6 +130,61 @@ def preview_size(size: tuple[int, int]) -> tuple[int, int]:
     return round(width * ratio), round(height * ratio)
 
 
+def ela_png_as_version_3(path: Path) -> bytes:
+    """ela.png as version 3 made it: Pillow's decode, re-save and ImageChops.difference at full size, reduced and
+    brightened by thumbnail() and point(), turned upright."""
+    with Image.open(path) as photo:
+        photo.load()
+        turn = forensics.UPRIGHT.get(forensics.orientation(photo))
+        rgb = forensics.rgb_within(photo, forensics.ELA_MAX_PIXELS)
+    buffer = io.BytesIO()
+    rgb.save(buffer, "JPEG", quality=forensics.ELA_QUALITY)
+    difference = ImageChops.difference(rgb, Image.open(buffer))
+    counts = np.array(difference.histogram()).reshape(-1, 256).sum(axis=0)
+    bright = int(np.searchsorted(np.cumsum(counts), counts.sum() * 0.995))
+    scale = min(255 / max(bright, 1), forensics.ELA_MAX_SCALE)
+    difference.thumbnail((forensics.ELA_IMAGE_SIZE,) * 2, Image.Resampling.LANCZOS, reducing_gap=1.0)
+    visible = difference.point([min(255, round(value * scale)) for value in range(256)] * 3)  # keeps its ICC profile
+    visible = visible.transpose(turn) if turn is not None else visible
+    out = io.BytesIO()
+    visible.save(out, "PNG", compress_level=1)
+    return out.getvalue()
+
+
+def photos_to_compare(corpus: Path, tmp_path: Path) -> list[Path]:
+    """The corpus photos and a generated 12-megapixel JPEG, re-saved once at a lower quality."""
+    twelve = scene_of_size((4000, 3000))
+    generated = save(tmp_path, resaved(twelve, 70), "12mp-twice.jpg", quality=88)
+    return [*sorted((corpus / "photos").iterdir()), generated]
+
+
+def test_its_error_level_image_is_byte_for_byte_that_of_version_3(corpus, tmp_path):
+    for path in photos_to_compare(corpus, tmp_path):
+        result, artifacts = run(copy_of(path, tmp_path / "copies") if path.parent != tmp_path else path)
+
+        assert (artifacts / "ela.png").read_bytes() == ela_png_as_version_3(path), path.name
+
+
+def test_its_luminance_from_the_ela_decode_reads_as_a_decode_of_the_y_channel(corpus, tmp_path):
+    """Version 4 reads the double-compression signals from Y rounded back from the RGB decode; version 3 decoded the
+    Y channel. Over the corpus and a 12-megapixel JPEG saved twice, only one count moves, and no hint."""
+    moved = {}
+    for path in photos_to_compare(corpus, tmp_path):
+        if path.suffix.lower() != ".jpg":
+            continue
+        result, _ = run(copy_of(path, tmp_path / "copies") if path.parent != tmp_path else path)
+        with Image.open(path) as photo:
+            tables = {slot: list(table) for slot, table in photo.quantization.items()}
+        combed, analysed = forensics._double_compression(path, tables[min(tables)])  # Y decoded on its own
+        recompression = result["recompression"]
+        assert recompression["analysed_frequencies"] == analysed, path.name
+        assert recompression["double_compression_hint"] == (None if analysed < 3 else combed * 3 >= analysed * 2)
+        if recompression["combed_frequencies"] != combed:
+            moved[path.name] = (recompression["combed_frequencies"], combed)
+
+    assert moved == {"DSCN0027.jpg": (1, 2)}
+
+
 def test_it_recognises_standard_tables_at_quality_75(tmp_path, scene):
     result, _ = run(save(tmp_path, scene, "q75.jpg", quality=75))
 
@@ -220,6 +275,7 @@ def test_it_survives_malformed_and_fuzzed_files(corpus, tmp_path):
 
 def copy_of(path: Path, tmp_path: Path) -> Path:
     """A copy in tmp_path, so that the artifacts folder beside it is ours to write."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     copy = tmp_path / path.name
     copy.write_bytes(path.read_bytes())
     return copy

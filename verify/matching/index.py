@@ -53,8 +53,13 @@ class MultiIndex:
             pieces = self._piece(self.values, chunk)
             self._orders.append(np.argsort(pieces, kind="stable").astype(np.int32))
             counts = np.bincount(pieces, minlength=1 << PIECES[chunk][1])
-            self._starts.append(np.concatenate(([0], np.cumsum(counts))).astype(np.int32))
-            del pieces
+            # Summed straight into the int32 table: at 2**22 piece values a temporary copy costs a rebuild more
+            # than the rows themselves until there are hundreds of thousands of them.
+            starts = np.empty(len(counts) + 1, dtype=np.int32)
+            starts[0] = 0
+            np.cumsum(counts, dtype=np.int32, out=starts[1:])
+            self._starts.append(starts)
+            del pieces, counts
 
     @staticmethod
     def _piece(values: np.ndarray, chunk: int) -> np.ndarray:

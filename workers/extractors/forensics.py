@@ -12,13 +12,15 @@ import io
 import math
 from pathlib import Path
 
+import cv2
 import numpy as np
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image
 
 from workers.extractors.base import ExtractionFailed, Unsupported
 from workers.extractors.imaging import (
     DECODE_ERRORS,
     MAX_DECODE_PIXELS,
+    STRIP_PIXELS,
     UPRIGHT,
     decode,
     heif_rgb_within,
@@ -31,6 +33,16 @@ from workers.extractors.imaging import (
 from workers.extractors.jpeg_tables import IJG_CHROMINANCE, IJG_LUMINANCE, nearest_quality
 
 NAME = "forensics"
+# 4: the double-compression signals read the luminance of their centre crop from the decode the error level
+# analysis makes (its RGB turned back into Y with the JPEG formula and rounded) instead of decoding the file's Y
+# channel a second time, which cost more than half a full decode. Rounding gives back the decoded Y exactly
+# wherever no colour channel was clipped to 0 or 255 (95-100% of the pixels of the corpus photos); a clipped
+# pixel's Y is off by up to ~25 levels. Over the corpus photos and the tests' generated photos every hint
+# is unchanged and one count moved (DSCN0027.jpg: 1 combed frequency of 9 where 3 found 2), but a file
+# near a threshold may read differently than in 3. Pictures over 25 megapixels, whose error level analysis
+# runs on a reduced copy, and CMYK JPEGs still decode their Y channel (or find none) as in 3. The error
+# level analysis, its figures and ela.png, is byte for byte as in 3: the difference and its histograms are
+# now taken with OpenCV on arrays, where ImageChops and ImageStat took them on Pillow images.
 # 3: the figures are as in 2; the ELA image (ela.png) of a picture over 1024 pixels a side is made by a
 # whole-factor (box) reduction, then Lanczos to 1024, then brightened, where 2 brightened the full-size
 # difference and resized it with Lanczos alone (the costliest steps of the reading). A reviewer sees the same
@@ -39,20 +51,20 @@ NAME = "forensics"
 # 2: a picture over 25 megapixels is analysed on a copy of at most 12 megapixels made by a whole-factor (box)
 # reduction, not by Lanczos to exactly 25 megapixels; over 50 megapixels (100 in 1) only a JPEG is read (at
 # reduced scale), and its DCT coefficients are not. Pictures up to 25 megapixels read exactly as in 1.
-VERSION = "3"
+VERSION = "4"
 KINDS = frozenset({"photo"})
 
 ELA_QUALITY = 90
 # ELA compares the photo with its re-save; held as Pillow images (4 bytes a pixel) that is three
-# full-size copies, so the photo is kept as a numpy array (3 bytes) and the difference is taken a strip
-# at a time: about 200 MB above the process at this cap. Larger photos (a 48-MP phone shot, a 61-MP
-# camera) are scaled down below it first, which blurs their compression traces; JPEGs are decoded at
-# 1/2, 1/4 or 1/8 scale where that suffices.
+# full-size copies, so the photo is copied into a numpy array (3 bytes), the re-save's pixels are taken
+# off it a strip at a time and the preview is reduced from it strip by strip: about 200 MB above the
+# process at this cap. Larger photos (a 48-MP phone
+# shot, a 61-MP camera) are scaled down below it first, which blurs their compression traces; JPEGs are
+# decoded at 1/2, 1/4 or 1/8 scale where that suffices.
 ELA_MAX_PIXELS = 25_000_000
 # A larger photo is analysed on a copy of at most this size, made by a whole-factor reduction after a
 # reduced-scale decode where the format allows it, so the full-size pixels and the copy stay small.
 ELA_SCALED_PIXELS = 12_000_000
-ELA_STRIP_ROWS = 64
 ELA_IMAGE_SIZE = 1024
 # The preview is reduced by a whole factor to no less than this many times its size before Lanczos resizes it.
 ELA_REDUCING_GAP = 1.0
@@ -60,6 +72,10 @@ ELA_MAX_SCALE = 32
 
 # The double-compression check reads at most this many pixels a side from the centre.
 DCT_SAMPLE_SIZE = 1024
+# ITU-R BT.601 as JPEG (JFIF) defines its luminance: Y = 0.299 R + 0.587 G + 0.114 B.
+LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])
+# OpenCV's histograms count in 32-bit floats, exact up to 2**24; each is taken over fewer pixels than that.
+HISTOGRAM_PIXELS = 8_000_000
 LOW_QUALITY = 60
 
 CAVEAT = (
@@ -83,7 +99,7 @@ def extract(path: Path, artifacts_dir: Path) -> dict:
         image_format = image.format or "unknown"
         size = image.size
         tables = dict(getattr(image, "quantization", None) or {}) if image_format == "JPEG" else None
-        ela, notes = _error_level_analysis(image, path, Path(artifacts_dir))
+        ela, notes, luma = _error_level_analysis(image, path, Path(artifacts_dir), luma_wanted=tables is not None)
     if tables is None:
         recompression = None
         notes.append(
@@ -91,7 +107,7 @@ def extract(path: Path, artifacts_dir: Path) -> dict:
             "only error level analysis ran."
         )
     else:
-        recompression = _recompression_signals(path, tables, size)
+        recompression = _recompression_signals(path, tables, size, luma)
     return {
         "ela": ela,
         "recompression": recompression,
@@ -121,8 +137,14 @@ def _open_photo(path: Path) -> Image.Image:
 # Error level analysis
 
 
-def _error_level_analysis(image: Image.Image, path: Path, artifacts_dir: Path) -> tuple[dict, list[str]]:
-    """Write ela.png: the difference between the photo and its re-save, brightened and turned upright."""
+def _error_level_analysis(
+    image: Image.Image, path: Path, artifacts_dir: Path, *, luma_wanted: bool = False
+) -> tuple[dict, list[str], np.ndarray | None]:
+    """Write ela.png: the difference between the photo and its re-save, brightened and turned upright.
+
+    Also returns the luminance of the centre crop the double-compression check reads, taken from this
+    decode when it is at full size (`luma_wanted`, for a JPEG); None otherwise.
+    """
     notes = [ELA_NOTE]
     width, height = image.size
     target = ELA_MAX_PIXELS
@@ -146,58 +168,162 @@ def _error_level_analysis(image: Image.Image, path: Path, artifacts_dir: Path) -
             f"The image is {width:,} x {height:,} pixels, so error level analysis ran on a copy scaled to "
             f"{rgb.width:,} x {rgb.height:,}; scaling blurs compression traces, so read it as coarser."
         )
+    luma = _centre_luma(image, rgb) if luma_wanted and rgb.size == (width, height) else None
     buffer = io.BytesIO()
     rgb.save(buffer, "JPEG", quality=ELA_QUALITY)
+    info = dict(rgb.info)  # ela.png keeps what the photo's decode carries (its ICC profile), as in version 3
+    difference = _bgr_pixels(rgb)
     if rgb is not image:
-        image.close()  # only the RGB copy is needed from here on
+        rgb.close()
+    image.close()  # only the pixels are needed from here on
     with Image.open(buffer) as resaved:
         resaved.load()
-        _subtract(rgb, resaved)
+        _subtract(difference, resaved)
     del buffer
-    difference = rgb  # now |photo - re-save| per channel, as ImageChops.difference gives (its info, ICC included)
-    # One histogram gives every figure, as ImageStat would read them from the picture itself.
-    stat = ImageStat.Stat(difference.histogram())
-    max_difference = max(high for _, high in stat.extrema)
-    mean_difference = sum(stat.mean) / 3
+    # The figures as ImageStat gives them from the difference's histogram: the highest value of any channel,
+    # the mean of the channels' means, and the value the brightest 0.5% of all values reach.
+    histograms = _histograms(difference)
+    counts = histograms.sum(axis=0)
+    max_difference = int(np.flatnonzero(counts)[-1])
+    pixels = difference.shape[0] * difference.shape[1]
+    mean_difference = sum(int(histogram @ np.arange(256)) / pixels for histogram in histograms) / 3
     # The brightest 0.5% of values saturate (scaling by the maximum lets one outlier darken the rest),
     # up to ELA_MAX_SCALE, past which a photo that barely changed would show only rounding noise.
-    counts = np.array(stat.h).reshape(-1, 256).sum(axis=0)
     bright = int(np.searchsorted(np.cumsum(counts), counts.sum() * 0.995))
     scale = min(255 / max(bright, 1), ELA_MAX_SCALE)
     visible = _preview(difference, scale, turn)
-    del difference, rgb
+    del difference
+    visible.info = info
     # Light compression: the default level spends most of this extractor's time for ~10% smaller files.
     visible.save(artifacts_dir / "ela.png", "PNG", compress_level=1)
     ela = {
         "file": "ela.png",
         "quality": ELA_QUALITY,
-        "max_difference": int(max_difference),
+        "max_difference": max_difference,
         "mean_difference": round(mean_difference, 2),
         "scale": round(scale, 2),
     }
-    return ela, notes
+    return ela, notes, luma
 
 
-def _subtract(rgb: Image.Image, resaved: Image.Image) -> None:
-    """Turn `rgb` into |rgb - resaved| per channel, a strip at a time, so no third full-size picture is made."""
-    for top in range(0, rgb.height, ELA_STRIP_ROWS):
-        box = (0, top, rgb.width, min(top + ELA_STRIP_ROWS, rgb.height))
-        rgb.paste(ImageChops.difference(rgb.crop(box), resaved.crop(box)), box)
+def _bgr_pixels(rgb: Image.Image) -> np.ndarray:
+    """An RGB picture's pixels as an array in OpenCV's channel order (blue, green, red), copied a strip at a
+    time: numpy's conversion of the whole picture goes through tobytes(), which holds two full-size copies."""
+    pixels = np.empty((rgb.height, rgb.width, 3), dtype=np.uint8)
+    rows = max(1, STRIP_PIXELS // rgb.width)
+    for top in range(0, rgb.height, rows):
+        bottom = min(top + rows, rgb.height)
+        strip = rgb.crop((0, top, rgb.width, bottom)).tobytes("raw", "BGR")
+        pixels[top:bottom] = np.frombuffer(strip, dtype=np.uint8).reshape(bottom - top, rgb.width, 3)
+    return pixels
 
 
-def _preview(difference: Image.Image, scale: float, turn: Image.Transpose | None) -> Image.Image:
+def _subtract(pixels: np.ndarray, resaved: Image.Image) -> None:
+    """Turn `pixels` (blue, green, red) into |pixels - resaved| per channel, as ImageChops.difference gives, a
+    strip at a time, so that no second full-size array is made."""
+    rows = max(1, STRIP_PIXELS // resaved.width)
+    for top in range(0, resaved.height, rows):
+        bottom = min(top + rows, resaved.height)
+        strip = resaved.crop((0, top, resaved.width, bottom)).tobytes("raw", "BGR")
+        other = np.frombuffer(strip, dtype=np.uint8).reshape(bottom - top, resaved.width, 3)
+        cv2.absdiff(pixels[top:bottom], other, dst=pixels[top:bottom])
+
+
+def _rgb_picture(pixels: np.ndarray) -> Image.Image:
+    """A Pillow RGB picture of a blue, green, red array, made a strip at a time (Image.frombuffer would first copy
+    the whole array into bytes)."""
+    height, width = pixels.shape[:2]
+    picture = Image.new("RGB", (width, height))
+    rows = max(1, STRIP_PIXELS // width)
+    for top in range(0, height, rows):
+        picture.paste(_strip_picture(pixels[top : top + rows]), (0, top))
+    return picture
+
+
+def _strip_picture(strip: np.ndarray) -> Image.Image:
+    return Image.frombuffer("RGB", strip.shape[1::-1], strip.tobytes(), "raw", "BGR", 0, 1)
+
+
+def _histograms(pixels: np.ndarray) -> np.ndarray:
+    """Each channel's histogram (how many pixels hold each level, 0-255) of a 3-channel array, one row per channel."""
+    step = max(1, HISTOGRAM_PIXELS // pixels.shape[1])
+    counts = np.zeros((3, 256), dtype=np.int64)
+    for top in range(0, pixels.shape[0], step):
+        for channel in range(3):
+            counts[channel] += (
+                cv2.calcHist([pixels[top : top + step]], [channel], None, [256], [0, 256]).ravel().astype(np.int64)
+            )
+    return counts
+
+
+def _sample_box(width: int, height: int) -> tuple[int, int, int, int]:
+    """The centre crop the double-compression check reads, on the JPEG's 8x8 grid: at most DCT_SAMPLE_SIZE a side."""
+    rows, columns = (min(size // 8 * 8, DCT_SAMPLE_SIZE) for size in (height, width))
+    top = (height - rows) // 2 // 8 * 8
+    left = (width - columns) // 2 // 8 * 8
+    return left, top, left + columns, top + rows
+
+
+def _centre_luma(decoded: Image.Image, rgb: Image.Image) -> np.ndarray | None:
+    """The luminance of the sample crop, from the decoded picture: as decoded for a greyscale JPEG, from its RGB
+    with the JPEG formula for a colour one; None for CMYK and other colour spaces, which have no luminance."""
+    box = _sample_box(*rgb.size)
+    if decoded.mode == "L":
+        return np.asarray(decoded.crop(box), dtype=np.float64)
+    if decoded.mode != "RGB":
+        return None
+    # The decode's Y is a whole number, which rounding gives back wherever no channel was clipped to 0 or 255.
+    # Channel by channel: an array of the three as floats would be the reading's largest allocation but one.
+    red, green, blue = (np.asarray(band, dtype=np.float64) for band in rgb.crop(box).split())
+    return np.rint(red * LUMA_WEIGHTS[0] + green * LUMA_WEIGHTS[1] + blue * LUMA_WEIGHTS[2])
+
+
+def _preview(difference: np.ndarray, scale: float, turn: Image.Transpose | None) -> Image.Image:
     """The reviewer's ELA image: at most ELA_IMAGE_SIZE a side, brightened by `scale`, turned upright.
 
     The difference is first reduced by a whole factor (each pixel the mean of a box) to no less than the
     preview's size, then resized with Lanczos, and only then brightened: brightening and resizing the
     full-size picture cost more than the rest of the reading, and show the same areas (see VERSION 3).
+    The pixels are those of Pillow's thumbnail(reducing_gap=ELA_REDUCING_GAP) of the full-size difference;
+    the reduction is made a strip at a time (its boxes never straddle two strips), so that no full-size
+    Pillow copy of the difference is made.
     """
-    preview = difference  # thumbnail() works in place, and the full-size difference is not needed again
-    preview.thumbnail((ELA_IMAGE_SIZE, ELA_IMAGE_SIZE), Image.Resampling.LANCZOS, reducing_gap=ELA_REDUCING_GAP)
+    height, width = difference.shape[:2]
+    size = _preview_size(width, height)
+    if size is None:
+        preview = _rgb_picture(difference)
+    else:
+        # As Image.resize() reduces before it resamples, with the box it then resamples from.
+        factor_x = int(width / size[0] / ELA_REDUCING_GAP) or 1
+        factor_y = int(height / size[1] / ELA_REDUCING_GAP) or 1
+        reduced = Image.new("RGB", (math.ceil(width / factor_x), math.ceil(height / factor_y)))
+        rows = factor_y * max(1, STRIP_PIXELS // (width * factor_y))
+        for top in range(0, height, rows):
+            strip = _strip_picture(difference[top : top + rows])
+            reduced.paste(
+                strip.reduce((factor_x, factor_y)) if (factor_x, factor_y) != (1, 1) else strip, (0, top // factor_y)
+            )
+        box = (0, 0, width / factor_x, height / factor_y)
+        preview = reduced.resize(size, Image.Resampling.LANCZOS, box=box)
     visible = preview.point([min(255, round(value * scale)) for value in range(256)] * len(preview.getbands()))
     if turn is not None:
         visible = visible.transpose(turn)
     return visible
+
+
+def _preview_size(width: int, height: int) -> tuple[int, int] | None:
+    """The size Image.thumbnail((ELA_IMAGE_SIZE, ELA_IMAGE_SIZE)) gives a picture; None when it leaves it as is."""
+    if width <= ELA_IMAGE_SIZE and height <= ELA_IMAGE_SIZE:
+        return None
+    aspect = width / height
+    x = y = ELA_IMAGE_SIZE
+    if x / y >= aspect:
+        x = max(min(math.floor(y * aspect), math.ceil(y * aspect), key=lambda n: abs(aspect - n / y)), 1)
+    else:
+        y = max(
+            min(math.floor(x / aspect), math.ceil(x / aspect), key=lambda n: 0 if n == 0 else abs(aspect - x / n)), 1
+        )
+    return x, y
 
 
 # JPEG recompression
@@ -219,7 +345,9 @@ def estimate_quality(tables: dict[int, list[int]]) -> tuple[int, bool]:
     return quality, distance == 0
 
 
-def _recompression_signals(path: Path, tables: dict[int, list[int]], size: tuple[int, int]) -> dict:
+def _recompression_signals(
+    path: Path, tables: dict[int, list[int]], size: tuple[int, int], luma: np.ndarray | None = None
+) -> dict:
     tables = {slot: list(table) for slot, table in tables.items() if len(table) == 64}
     if not tables:
         return {
@@ -248,7 +376,7 @@ def _recompression_signals(path: Path, tables: dict[int, list[int]], size: tuple
             "signal here."
         )
     too_large = too_large_to_decode(*size)
-    combed, analysed = (0, 0) if too_large else _double_compression(path, tables[min(tables)])
+    combed, analysed = (0, 0) if too_large else _double_compression(path, tables[min(tables)], luma)
     hint = None if analysed < 3 else combed * 3 >= analysed * 2
     if too_large:
         notes.append(
@@ -280,13 +408,14 @@ def _recompression_signals(path: Path, tables: dict[int, list[int]], size: tuple
     }
 
 
-def _double_compression(path: Path, luma_table: list[int]) -> tuple[int, int]:
+def _double_compression(path: Path, luma_table: list[int], luma: np.ndarray | None = None) -> tuple[int, int]:
     """How many of the nine lowest AC frequencies show a double-quantisation comb, of how many could be read.
 
-    What it computes: the luminance channel is decoded (before colour conversion),
-    cut into the JPEG's own 8x8 blocks (from the centre, at most DCT_SAMPLE_SIZE
-    pixels a side), transformed with the DCT and divided by the file's quantisation
-    steps, which gives back the integer coefficients the file stores. For each of the
+    What it computes: the luminance of a crop from the centre, at most DCT_SAMPLE_SIZE
+    pixels a side (`luma`, read from the error level analysis's decode; else the Y
+    channel decoded on its own), cut into the JPEG's own 8x8 blocks, transformed with
+    the DCT and divided by the file's quantisation steps, which gives back the integer
+    coefficients the file stores (to the rounding of the decode). For each of the
     nine lowest AC frequencies it takes the histogram of |coefficient| (1 to 15). A
     JPEG compressed once has histograms that fall away from zero; one quantised
     first with a coarser step and then a finer one has empty or thin bins between
@@ -301,19 +430,11 @@ def _double_compression(path: Path, luma_table: list[int]) -> tuple[int, int]:
     few values to judge. The caller calls it a hint when two thirds of at least three
     readable frequencies are combed.
     """
-    try:
-        with Image.open(path) as image:
-            image.draft("L", None)  # libjpeg hands over the Y channel as decoded
-            if image.mode != "L":
-                return 0, 0  # CMYK and other colour spaces: no luminance channel to read
-            image.load()
-            # The crop starts on a multiple of 8 pixels, so its blocks are the file's own.
-            rows, columns = (min(size // 8 * 8, DCT_SAMPLE_SIZE) for size in (image.height, image.width))
-            top = (image.height - rows) // 2 // 8 * 8
-            left = (image.width - columns) // 2 // 8 * 8
-            luma = np.asarray(image.crop((left, top, left + columns, top + rows)), dtype=np.float64)
-    except DECODE_ERRORS:
-        return 0, 0
+    if luma is None:
+        luma = _decoded_luma(path)
+        if luma is None:
+            return 0, 0
+    rows, columns = luma.shape
     blocks = (luma - 128).reshape(rows // 8, 8, columns // 8, 8)
     basis = _dct_basis()
     # Per 8x8 block: basis · block · basisᵀ, as batched matrix products (einsum's generic loop is ~10x slower).
@@ -330,6 +451,20 @@ def _double_compression(path: Path, luma_table: list[int]) -> tuple[int, int]:
         analysed += 1
         combed += _is_combed(histogram)
     return combed, analysed
+
+
+def _decoded_luma(path: Path) -> np.ndarray | None:
+    """The sample crop of the JPEG's Y channel, decoded on its own; None when it has none or cannot be decoded."""
+    try:
+        with Image.open(path) as image:
+            image.draft("L", None)  # libjpeg hands over the Y channel as decoded
+            if image.mode != "L":
+                return None  # CMYK and other colour spaces: no luminance channel to read
+            image.load()
+            # The crop starts on a multiple of 8 pixels, so its blocks are the file's own.
+            return np.asarray(image.crop(_sample_box(*image.size)), dtype=np.float64)
+    except DECODE_ERRORS:
+        return None
 
 
 def _is_combed(histogram: np.ndarray) -> bool:

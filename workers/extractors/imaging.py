@@ -7,6 +7,7 @@ import threading
 import warnings
 from pathlib import Path
 
+import imagehash
 import numpy as np
 import pillow_heif
 from PIL import Image, ImageStat, UnidentifiedImageError
@@ -222,9 +223,22 @@ def _reason(exc: BaseException) -> str:
 # Below this standard deviation of grey levels (0-255, on a 32x32 copy) a picture is nearly
 # one shade: its perceptual hash carries no information and would match unrelated images.
 LOW_DETAIL_STD = 3.0
+# The side of the grey copy imagehash.phash reads (hash_size 8 x highfreq_factor 4).
+HASHED_SIDE = 32
 
 
-def has_detail(rgb: Image.Image) -> bool:
-    """Whether a picture has enough detail for its perceptual hash to mean anything."""
-    small = rgb.convert("L").resize((32, 32), Image.Resampling.LANCZOS)
+def grey_copy(picture: Image.Image) -> Image.Image:
+    """The 32x32 greyscale copy (Lanczos) that pHash and has_detail read: made once, it serves both."""
+    return picture.convert("L").resize((HASHED_SIDE, HASHED_SIDE), Image.Resampling.LANCZOS)
+
+
+def has_detail(rgb: Image.Image, grey: Image.Image | None = None) -> bool:
+    """Whether a picture has enough detail for its perceptual hash to mean anything (`grey`: its grey_copy)."""
+    small = grey if grey is not None else grey_copy(rgb)
     return ImageStat.Stat(small).stddev[0] >= LOW_DETAIL_STD
+
+
+def phash(picture: Image.Image, grey: Image.Image | None = None) -> imagehash.ImageHash:
+    """imagehash.phash of a picture, from its grey_copy when given: phash makes the same copy first, and a
+    copy already that size and mode passes through its conversion and resize unchanged."""
+    return imagehash.phash(grey if grey is not None else grey_copy(picture))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from functools import cache
 
+import numpy as np
+
 # The example tables of the JPEG standard (ITU-T T.81 Annex K), in natural (row) order;
 # libjpeg scales them by quality, and most software that writes or re-saves a JPEG uses libjpeg.
 IJG_LUMINANCE = (
@@ -53,14 +55,18 @@ def nearest_quality(pairs: Iterable[tuple[Sequence[int], Sequence[int]]]) -> tup
     setting at distance 0; a camera or encoder with its own tables gets the nearest
     libjpeg-equivalent quality, which is an estimate.
     """
-    pairs = list(pairs)
+    distances = np.zeros(len(QUALITIES), dtype=np.int64)
+    for table, base in pairs:
+        distances += np.abs(_every_quality(tuple(base)) - np.asarray(table, dtype=np.int64)).sum(axis=1)
+    # The lowest distance; among equals the highest quality, which is the last of them.
+    best = len(QUALITIES) - 1 - int(np.argmin(distances[::-1]))
+    return int(QUALITIES[best]), int(distances[best])
 
-    def distance(quality: int) -> int:
-        return sum(
-            abs(actual - expected)
-            for table, base in pairs
-            for actual, expected in zip(table, ijg_table(base, quality), strict=True)
-        )
 
-    quality = min(range(1, 101), key=lambda quality: (distance(quality), -quality))
-    return quality, distance(quality)
+QUALITIES = np.arange(1, 101)
+
+
+@cache
+def _every_quality(base: tuple[int, ...]) -> np.ndarray:
+    """The standard table scaled at every quality from 1 to 100, one row each."""
+    return np.array([_scaled(base, int(quality)) for quality in QUALITIES], dtype=np.int64)

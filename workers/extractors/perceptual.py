@@ -158,9 +158,10 @@ QUARTER_TURNS = (
 
 def _hash(rgb: Image.Image) -> dict:
     """The pHash of a picture, marked low quality when the picture is nearly one shade."""
-    low_detail = not imaging.has_detail(rgb)
+    grey = imaging.grey_copy(rgb)
+    low_detail = not imaging.has_detail(rgb, grey)
     return {
-        "hash": str(imagehash.phash(rgb)),
+        "hash": str(imaging.phash(rgb, grey)),
         "quality": "low" if low_detail else "ok",
         "low_quality_reason": LOW_QUALITY_REASON if low_detail else None,
     }

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import imagehash
 import numpy as np
 from PIL import Image
 
@@ -62,9 +61,12 @@ class RegionHash:
 
 def phash(picture: Image.Image) -> int | None:
     """The unsigned pHash of a picture; None when it is near-uniform or too small, as its bits would be noise."""
-    if min(picture.size) < MIN_SIDE or not imaging.has_detail(picture):
+    if min(picture.size) < MIN_SIDE:
         return None
-    return int(str(imagehash.phash(picture)), 16)
+    grey = imaging.grey_copy(picture)
+    if not imaging.has_detail(picture, grey):
+        return None
+    return int(str(imaging.phash(picture, grey)), 16)
 
 
 def stored_regions(rgb: Image.Image) -> list[tuple[str, Image.Image]]:
