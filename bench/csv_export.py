@@ -20,8 +20,11 @@ its RSS before and its peak (VmHWM / ru_maxrss) after:
 - stream: the streamed response (`verify.reports.csv.csv_response` / `json.json_response`) written
   to /dev/null, as the case list sends a small export.
 
+With --before DIR (the code of an earlier commit, e.g. `git archive 7f311a5 | tar -x -C /tmp/verify-before`),
+each export is also run with that checkout's code, just before this one's, on the same data.
+
     .venv/bin/python bench/csv_export.py [--cases 10000] [--media 3] [--format csv,json] [--via job|stream]
-        [--database-url postgres://postgres@127.0.0.1:5432/postgres]
+        [--database-url postgres://postgres@127.0.0.1:5432/postgres] [--before /tmp/verify-before]
 """
 
 from __future__ import annotations
@@ -112,12 +115,13 @@ def child_env(database_url: str, work: Path) -> dict:
     }
 
 
-def run_child(step: str, args: argparse.Namespace, env: dict) -> dict:
+def run_child(step: str, args: argparse.Namespace, env: dict, code: Path = BASE_DIR) -> dict:
+    """Run `step` in a fresh process, with the desk's code from the checkout `code` (this one by default)."""
     command = [sys.executable, __file__, "--child", step, "--cases", str(args.cases), "--media", str(args.media)]
-    command += ["--format", args.format, "--via", args.via]
+    command += ["--format", args.format, "--via", args.via, "--code", str(code)]
     if args.chunk_size:
         command += ["--chunk-size", str(args.chunk_size)]
-    done = subprocess.run(command, env=env, cwd=BASE_DIR, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, env=env, cwd=code, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise BenchError(f"the {step} step failed:\n{done.stdout}\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -485,7 +489,7 @@ def export_stream(fmt: str, chunk_size: int | None) -> dict:
 
 
 def child(step: str, args: argparse.Namespace) -> int:
-    sys.path.insert(0, str(BASE_DIR))
+    sys.path.insert(0, args.code or str(BASE_DIR))
     import django
 
     django.setup()
@@ -542,7 +546,14 @@ def main() -> int:
         "--database-url", help="a PostgreSQL server to create the throwaway database on (default: SQLite)"
     )
     parser.add_argument("--chunk-size", type=int, help="cases read per chunk (default: the module's CHUNK_SIZE)")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="the code of an earlier commit (git archive COMMIT | tar -x -C DIR): each export also runs with its "
+        "verify package, just before this one's, on the same data",
+    )
     parser.add_argument("--child", choices=("populate", "baseline", "export"), help=argparse.SUPPRESS)
+    parser.add_argument("--code", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args.child, args)
@@ -559,9 +570,11 @@ def main() -> int:
                 f"peak growth {mb(base['peak_after_kib'] - base['rss_before_kib'])}"
             )
             for fmt in args.format.split(","):
-                report(
-                    run_child("export", argparse.Namespace(**{**vars(args), "format": fmt}), env), base, filled["cases"]
-                )
+                step_args = argparse.Namespace(**{**vars(args), "format": fmt})
+                if args.before:
+                    before = run_child("export", step_args, env, code=args.before.resolve())
+                    report(before | {"what": f"{before['what']} (before, {args.before})"}, base, filled["cases"])
+                report(run_child("export", step_args, env), base, filled["cases"])
         return 0
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
