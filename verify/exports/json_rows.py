@@ -57,9 +57,10 @@ def _person(first_name: str | None, last_name: str | None, username: str | None)
     return f"{first_name} {last_name}".strip() or username
 
 
-def _flags(flags: list[tuple]) -> list[dict]:
+def _flags(flags: list[tuple] | None) -> list[dict]:
     # Each flag as (severity rank, kind, id, the flag's dict): most serious first, as reports.data._flags.
-    return [flag for *_, flag in sorted(flags)]
+    # Most files and claims have none.
+    return [flag for *_, flag in sorted(flags)] if flags else []
 
 
 def _current_verdict(verdicts: list[tuple]) -> tuple | None:
@@ -302,7 +303,7 @@ class _Chunk:
                     ),
                     "readings": dict(sorted(readings.get(item_id, ()))),
                     "rating": ratings.get((verdict[0], item_id)) if verdict else None,
-                    "flags": _flags(self.flags.get((case_id, item_id), [])),
+                    "flags": _flags(self.flags.get((case_id, item_id))),
                 }
             )
 
@@ -329,7 +330,7 @@ class _Chunk:
             "public_url": self.public_url(case_id) if stage == Stage.PUBLISHED else None,
             "verdict": verdict[1] if verdict else None,
             "checklist": self.checklist.get(case_id, []),
-            "flags": _flags(self.flags.get((case_id, None), [])),
+            "flags": _flags(self.flags.get((case_id, None))),
             "media": self.media.get(case_id, []),
             "sightings": self.sightings.get(case_id, []),
             "first_seen": self.first_seen.get(case_id),
