@@ -15,7 +15,7 @@ from django.utils import timezone
 from tests.factories import make_user
 from tests.reports.conftest import bulk_published_cases
 from verify.exports import jobs, writer
-from verify.models import Case, ExportJob
+from verify.models import Case, ChecklistItem, ExportJob, Flag
 from verify.reports.csv import stream_csv
 from verify.reports.data import case_report
 from verify.reports.json import _dumps
@@ -87,6 +87,19 @@ def test_it_writes_every_case_to_json_as_the_report_selector_does(staff, awkward
     assert (job.status, job.rows_done, job.rows_total) == ("done", 8, 8)
     assert document["cases"] == [reports[pk] for pk in awkward_cases]
     assert document["cases"][2]["claim"] == AWKWARD_CLAIM
+
+
+def test_it_writes_each_case_to_json_byte_for_byte_as_the_report_selector_does(staff, awkward_cases, awaiting_approval):
+    # A live case with what only some cases have: a flag on the claim, evidence links, a proposed verdict.
+    Flag.objects.create(case=awaiting_approval, kind="first-seen-before-claim", severity="medium", message="Earlier.")
+    ChecklistItem.objects.filter(case=awaiting_approval).update(evidence_links=["https://example.org/1", "‮b"])
+
+    job = run_job(staff["editor"], "json", awkward_cases)
+
+    lines = job.file.read().decode("utf-8").split("\n")
+    reports = {case.pk: _dumps(case_report(case)) for case in report_cases().filter(pk__in=awkward_cases)}
+    assert [line.removesuffix(",") for line in lines[1:-2]] == [reports[pk] for pk in awkward_cases]
+    assert lines[-2:] == ["]}", ""]
 
 
 @pytest.mark.parametrize(("fmt", "per_chunk"), [("json", 12), ("csv", 5)])

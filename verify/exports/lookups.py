@@ -1,4 +1,4 @@
-"""`AnyOf`: a filter on one column against many values, sent to PostgreSQL as a single array parameter.
+"""SQL pieces the exports read with: `AnyOf`, a filter against many ids, and `IsoTime`, a time as export text.
 
 `field__in=ids` writes one placeholder per id, and with 500 cases (and three times as many files) a chunk,
 preparing those placeholders cost an export more than PostgreSQL took to answer. Other databases get IN.
@@ -7,8 +7,9 @@ preparing those placeholders cost an export more than PostgreSQL took to answer.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
-from django.db.models import BooleanField, Expression, F
+from django.db.models import BooleanField, DateTimeField, Expression, F, Func
 
 
 class AnyOf(Expression):
@@ -41,4 +42,44 @@ class AnyOf(Expression):
 
     def as_postgresql(self, compiler, connection):
         column, params = compiler.compile(self.column)
-        return f"{column} = ANY(%s::bigint[])", [*params, self.values]
+        # Sent as the array's text: the driver's own list adapter costs more than the query's answer.
+        return f"{column} = ANY(%s::bigint[])", [*params, "{" + ",".join(map(str, self.values)) + "}"]
+
+
+class IsoTime(Func):
+    """The time in `field` as `datetime.isoformat()` writes it (`iso_text` turns what a row holds into that text).
+
+    PostgreSQL writes the text itself: a timestamp parsed into a datetime by the driver and written out
+    again by Python cost the JSON export a fifth of its time. Elsewhere the row holds the datetime.
+    """
+
+    output_field = DateTimeField()
+    # As isoformat(): the microseconds only when there are some, and the offset as +00:00.
+    UTC_TEXT = (
+        "to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+        " || CASE WHEN to_char({column}, 'US') = '000000' THEN ''"
+        " ELSE to_char({column} AT TIME ZONE 'UTC', '.US') END || '+00:00'"
+    )
+
+    def __init__(self, field: str) -> None:
+        super().__init__(F(field))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return compiler.compile(self.source_expressions[0])
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        column, params = compiler.compile(self.source_expressions[0])
+        if connection.timezone_name != "UTC":
+            # The driver gives datetimes in the connection's zone, and so does isoformat(): leave it to them.
+            return column, params
+        return self.UTC_TEXT.format(column=column), params * 3
+
+    def get_db_converters(self, connection):
+        return []
+
+
+def iso_text(value: str | datetime | None) -> str | None:
+    """What a report shows for a value read through `IsoTime`: the text, or None where the time is empty."""
+    if value is None or value.__class__ is str:
+        return value
+    return value.isoformat()
