@@ -282,7 +282,7 @@ def test_it_loses_no_file_and_doubles_nothing_when_redis_restarts_and_postgres_d
     with connection.cursor() as cursor:
         cursor.execute("SELECT extraction_id FROM fault_check_outcomes")
         outcomes = Counter(extraction_id for (extraction_id,) in cursor.fetchall())
-    resent = sum(int(n) for n in re.findall(r"Re-sent (\d+) stalled extraction task", worker_log))
+    resent = sum(int(n) for n in re.findall(r"Re-sent (\d+) stalled extraction", worker_log))
     broker_refused = first_out.count("Broker unreachable")
 
     print(
