@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -76,6 +77,7 @@ def one_run(args: argparse.Namespace) -> int:
 
     django.setup()
     from django.contrib.auth.models import Group, User
+    from django.utils import timezone
 
     from verify import services
     from verify.intake import ingest_stream
@@ -106,6 +108,7 @@ def one_run(args: argparse.Namespace) -> int:
             with path.open("rb") as source:
                 ingest_stream(case=case, source=source, original_name=path.name, by=desk, origin="benchmark")
         ingest_seconds = time.perf_counter() - started
+        intake_end = timezone.now()
         deadline = time.monotonic() + args.timeout
         while True:
             case.refresh_from_db()
@@ -121,11 +124,11 @@ def one_run(args: argparse.Namespace) -> int:
         wall = time.perf_counter() - started
     finally:
         worker.stop()
-    extractions = Extraction.objects.filter(media_item__cases=case)
+    extractions = list(Extraction.objects.filter(media_item__cases=case))
     took = [(e.finished_at - e.started_at).total_seconds() for e in extractions if e.started_at and e.finished_at]
     statuses: dict[str, int] = {}
-    for status in extractions.values_list("status", flat=True):
-        statuses[status] = statuses.get(status, 0) + 1
+    for extraction in extractions:
+        statuses[extraction.status] = statuses.get(extraction.status, 0) + 1
     print(
         json.dumps(
             {
@@ -134,10 +137,26 @@ def one_run(args: argparse.Namespace) -> int:
                 "tasks": len(took),
                 "task_seconds": sum(took),
                 "statuses": statuses,
+                "done_in_intake": sum(1 for e in extractions if e.finished_at and e.finished_at <= intake_end),
+                "resent": sum(int(n) for n in re.findall(r"Re-sent (\d+) stalled extraction", worker.stderr())),
+                "waits": message_waits(extractions),
             }
         )
     )
     return 0
+
+
+def message_waits(extractions: list) -> list[float]:
+    """Seconds from sending each message (a file's readings for one queue) to its first reading's start."""
+    from verify.pipeline import queue_for
+
+    first: dict[tuple[int, str], tuple] = {}
+    for e in extractions:
+        if e.sent_at and e.started_at:
+            key = (e.media_item_id, queue_for(e.extractor))
+            sent_at, started_at = first.get(key, (e.sent_at, e.started_at))
+            first[key] = (min(sent_at, e.sent_at), min(started_at, e.started_at))
+    return sorted(max(0.0, (started - sent).total_seconds()) for sent, started in first.values())
 
 
 def measure(broker: str, label: str, args: argparse.Namespace, template: Path, photos: Path, root: Path) -> dict:
@@ -161,6 +180,13 @@ def measure(broker: str, label: str, args: argparse.Namespace, template: Path, p
         f"{figures['tasks'] / figures['wall']:.1f}/s; intake {figures['ingest']:.2f} s; "
         f"outside readers {per_task * 1e3:.0f} ms per reading; "
         f"{figures['statuses']})",
+        flush=True,
+    )
+    waits = figures["waits"] or [0.0]
+    print(
+        f"  {'':<10} {figures['done_in_intake']} readings done by the end of intake; "
+        f"message waits p50 {waits[len(waits) // 2]:.2f} s, max {waits[-1]:.2f} s; "
+        f"re-sent by the stalled sweep: {figures['resent']} readings",
         flush=True,
     )
     return figures
