@@ -305,8 +305,8 @@ PERMISSIONS_POLICY = {
 OUTBOUND_ALLOW = envlist("OUTBOUND_ALLOW")
 OUTBOUND_PROXY_URL = os.getenv("OUTBOUND_PROXY_URL", "").strip()
 URL_DOWNLOAD_DEADLINE = envint("URL_DOWNLOAD_DEADLINE", 600)
-# Every minute, so that a link download whose message or worker was lost is re-sent within about two.
-CELERY_BEAT_SCHEDULE["requeue-stalled-extractions"]["schedule"] = 60
+# At least every minute, so that a link download whose message or worker was lost is re-sent within about two.
+CELERY_BEAT_SCHEDULE["requeue-stalled-extractions"]["schedule"] = min(EXTRACTION_SWEEP_SECONDS, 60)
 # Fixity (verify/record/fixity.py): every FIXITY_SLICE_MINUTES beat re-hashes the files checked
 # longest ago and walks the next cases' event chains, in slices sized so that the whole archive
 # is covered once every FIXITY_PERIOD_HOURS (a week by default). `manage.py check_integrity` checks all of it at once.
