@@ -175,6 +175,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # finds it empty; with prefetch 1 and acks_late each task waited out that sleep.
         # 0.05 s costs a folder listing 20 times a second (bench/embedded_broker.py).
         "polling_interval": float(os.getenv("CELERY_BROKER_POLLING_INTERVAL", "0.05")),
+        # As on Redis: every file's first readings before any screening (workers/filesystem_broker.py).
+        "queue_order_strategy": "priority",
     }
     _queue_dir.mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER")
