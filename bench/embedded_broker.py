@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -140,10 +141,27 @@ def one_run(args: argparse.Namespace) -> int:
                 "done_in_intake": sum(1 for e in extractions if e.finished_at and e.finished_at <= intake_end),
                 "resent": sum(int(n) for n in re.findall(r"Re-sent (\d+) stalled extraction", worker.stderr())),
                 "waits": message_waits(extractions),
+                "gaps": task_gaps(worker.stderr()),
             }
         )
     )
     return 0
+
+
+SUCCEEDED = re.compile(r"\[(\S+ \S+): INFO/(ForkPoolWorker-\d+)\] Task \S+ succeeded in ([0-9.e-]+)s")
+
+
+def task_gaps(worker_log: str) -> list[float]:
+    """Seconds from each task's end to the next task's start in the same pool process (the worker's log)."""
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for stamp, process, took in SUCCEEDED.findall(worker_log):
+        end = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
+        spans.setdefault(process, []).append((end - float(took), end))
+    gaps = []
+    for ran in spans.values():
+        ran.sort()
+        gaps += [max(0.0, start - end) for (_, end), (start, _) in zip(ran, ran[1:], strict=False)]
+    return sorted(gaps)
 
 
 def message_waits(extractions: list) -> list[float]:
@@ -187,6 +205,12 @@ def measure(broker: str, label: str, args: argparse.Namespace, template: Path, p
         f"  {'':<10} {figures['done_in_intake']} readings done by the end of intake; "
         f"message waits p50 {waits[len(waits) // 2]:.2f} s, max {waits[-1]:.2f} s; "
         f"re-sent by the stalled sweep: {figures['resent']} readings",
+        flush=True,
+    )
+    gaps = figures["gaps"] or [0.0]
+    print(
+        f"  {'':<10} between tasks in a pool process: median {gaps[len(gaps) // 2] * 1e3:.0f} ms, "
+        f"{sum(gaps):.1f} s in all",
         flush=True,
     )
     return figures
