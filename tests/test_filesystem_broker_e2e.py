@@ -10,14 +10,13 @@ is lost, every reading ends with one outcome, and the case reaches review.
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.factories import make_case, make_user
 from tests.media import jpeg_bytes
-from tests.services import Process, wait_for
+from tests.services import Process, wait_for, wait_until
 from tests.test_pipeline_e2e import database_url
 from verify.models import Case, Extraction, MediaItem
 
@@ -51,14 +50,6 @@ def start_worker(name: str, env: dict[str, str], tmp_path: Path) -> Process:
     worker = Process.start(name, command, env, tmp_path)
     wait_for(lambda: "ready." in worker.stderr(), process=worker, what="worker ready")
     return worker
-
-
-def wait_until(ready, *, seconds: float, what: str, processes: list[Process]) -> None:
-    deadline = time.monotonic() + seconds
-    while not ready():
-        if time.monotonic() > deadline:
-            pytest.fail(f"no {what} within {seconds:.0f} s\n" + "\n".join(p.output() for p in processes))
-        time.sleep(0.05)
 
 
 def test_it_loses_no_file_and_leaves_no_case_stuck_when_the_embedded_worker_stops_or_dies(tmp_path):

@@ -22,7 +22,7 @@ from django.db import connection
 
 from tests.factories import make_case, make_user
 from tests.media import jpeg_bytes
-from tests.services import Process, free_port, require_services, wait_for
+from tests.services import Process, free_port, require_services, wait_for, wait_until
 from verify.models import Case, CaseEvent, Extraction, MediaItem
 from workers.extractors import extractors_for
 
@@ -179,14 +179,6 @@ def own_redis(tmp_path):
     server.start()
     yield server
     server.stop()
-
-
-def wait_until(ready, *, seconds: float, what: str, processes: list[Process]) -> None:
-    deadline = time.monotonic() + seconds
-    while not ready():
-        if time.monotonic() > deadline:
-            pytest.fail(f"no {what} within {seconds:.0f} s\n" + "\n".join(p.output() for p in processes))
-        time.sleep(0.05)
 
 
 def test_it_loses_no_file_and_doubles_nothing_when_redis_restarts_and_postgres_drops_out(
