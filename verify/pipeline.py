@@ -352,12 +352,13 @@ def _messages_waiting_for(extractions: QuerySet[Extraction], *, now: datetime) -
     readings are one message, not five. A message a worker holds (one of its readings started since
     it was sent, within a hard time limit and the resend wait) is out of the queue and not counted.
     """
-    sent = {}
+    sent: dict[tuple[int, str], datetime] = {}
     for item_id, extractor, sent_at in extractions.values_list("media_item_id", "extractor", "sent_at"):
         key = (item_id, queue_for(extractor))
         sent[key] = min(sent_at, sent.get(key, sent_at))
     held_since = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + settings.EXTRACTION_RESEND_SECONDS)
-    begun = Extraction.objects.filter(media_item_id__in={item_id for item_id, _ in sent}, started_at__gte=held_since)
+    # A subquery, not a list of ids: a backlog of thousands of files stays one parameter-free IN.
+    begun = Extraction.objects.filter(media_item_id__in=extractions.values("media_item_id"), started_at__gte=held_since)
     for item_id, extractor, started_at in begun.values_list("media_item_id", "extractor", "started_at"):
         key = (item_id, queue_for(extractor))
         if key in sent and started_at >= sent[key]:
