@@ -23,11 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -76,6 +78,7 @@ def one_run(args: argparse.Namespace) -> int:
 
     django.setup()
     from django.contrib.auth.models import Group, User
+    from django.utils import timezone
 
     from verify import services
     from verify.intake import ingest_stream
@@ -106,6 +109,7 @@ def one_run(args: argparse.Namespace) -> int:
             with path.open("rb") as source:
                 ingest_stream(case=case, source=source, original_name=path.name, by=desk, origin="benchmark")
         ingest_seconds = time.perf_counter() - started
+        intake_end = timezone.now()
         deadline = time.monotonic() + args.timeout
         while True:
             case.refresh_from_db()
@@ -121,11 +125,11 @@ def one_run(args: argparse.Namespace) -> int:
         wall = time.perf_counter() - started
     finally:
         worker.stop()
-    extractions = Extraction.objects.filter(media_item__cases=case)
+    extractions = list(Extraction.objects.filter(media_item__cases=case))
     took = [(e.finished_at - e.started_at).total_seconds() for e in extractions if e.started_at and e.finished_at]
     statuses: dict[str, int] = {}
-    for status in extractions.values_list("status", flat=True):
-        statuses[status] = statuses.get(status, 0) + 1
+    for extraction in extractions:
+        statuses[extraction.status] = statuses.get(extraction.status, 0) + 1
     print(
         json.dumps(
             {
@@ -134,10 +138,43 @@ def one_run(args: argparse.Namespace) -> int:
                 "tasks": len(took),
                 "task_seconds": sum(took),
                 "statuses": statuses,
+                "done_in_intake": sum(1 for e in extractions if e.finished_at and e.finished_at <= intake_end),
+                "resent": sum(int(n) for n in re.findall(r"Re-sent (\d+) stalled extraction", worker.stderr())),
+                "waits": message_waits(extractions),
+                "gaps": task_gaps(worker.stderr()),
             }
         )
     )
     return 0
+
+
+SUCCEEDED = re.compile(r"\[(\S+ \S+): INFO/(ForkPoolWorker-\d+)\] Task \S+ succeeded in ([0-9.e-]+)s")
+
+
+def task_gaps(worker_log: str) -> list[float]:
+    """Seconds from each task's end to the next task's start in the same pool process (the worker's log)."""
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for stamp, process, took in SUCCEEDED.findall(worker_log):
+        end = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
+        spans.setdefault(process, []).append((end - float(took), end))
+    gaps = []
+    for ran in spans.values():
+        ran.sort()
+        gaps += [max(0.0, start - end) for (_, end), (start, _) in zip(ran, ran[1:], strict=False)]
+    return sorted(gaps)
+
+
+def message_waits(extractions: list) -> list[float]:
+    """Seconds from sending each message (a file's readings for one queue) to its first reading's start."""
+    from verify.pipeline import queue_for
+
+    first: dict[tuple[int, str], tuple] = {}
+    for e in extractions:
+        if e.sent_at and e.started_at:
+            key = (e.media_item_id, queue_for(e.extractor))
+            sent_at, started_at = first.get(key, (e.sent_at, e.started_at))
+            first[key] = (min(sent_at, e.sent_at), min(started_at, e.started_at))
+    return sorted(max(0.0, (started - sent).total_seconds()) for sent, started in first.values())
 
 
 def measure(broker: str, label: str, args: argparse.Namespace, template: Path, photos: Path, root: Path) -> dict:
@@ -161,6 +198,19 @@ def measure(broker: str, label: str, args: argparse.Namespace, template: Path, p
         f"{figures['tasks'] / figures['wall']:.1f}/s; intake {figures['ingest']:.2f} s; "
         f"outside readers {per_task * 1e3:.0f} ms per reading; "
         f"{figures['statuses']})",
+        flush=True,
+    )
+    waits = figures["waits"] or [0.0]
+    print(
+        f"  {'':<10} {figures['done_in_intake']} readings done by the end of intake; "
+        f"message waits p50 {waits[len(waits) // 2]:.2f} s, max {waits[-1]:.2f} s; "
+        f"re-sent by the stalled sweep: {figures['resent']} readings",
+        flush=True,
+    )
+    gaps = figures["gaps"] or [0.0]
+    print(
+        f"  {'':<10} between tasks in a pool process: median {gaps[len(gaps) // 2] * 1e3:.0f} ms, "
+        f"{sum(gaps):.1f} s in all",
         flush=True,
     )
     return figures

@@ -132,6 +132,15 @@ def wait_for(ready: Callable[[], bool], *, process: Process, what: str, seconds:
         time.sleep(0.25)
 
 
+def wait_until(ready: Callable[[], bool], *, seconds: float, what: str, processes: list[Process]) -> None:
+    """Wait for `ready`, failing with every process's output when it has not come within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not ready():
+        if time.monotonic() > deadline:
+            pytest.fail(f"no {what} within {seconds:.0f} s\n" + "\n".join(p.output() for p in processes))
+        time.sleep(0.05)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

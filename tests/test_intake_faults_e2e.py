@@ -22,7 +22,7 @@ from django.db import connection
 
 from tests.factories import make_case, make_user
 from tests.media import jpeg_bytes
-from tests.services import Process, free_port, require_services, wait_for
+from tests.services import Process, free_port, require_services, wait_for, wait_until
 from verify.models import Case, CaseEvent, Extraction, MediaItem
 from workers.extractors import extractors_for
 
@@ -181,14 +181,6 @@ def own_redis(tmp_path):
     server.stop()
 
 
-def wait_until(ready, *, seconds: float, what: str, processes: list[Process]) -> None:
-    deadline = time.monotonic() + seconds
-    while not ready():
-        if time.monotonic() > deadline:
-            pytest.fail(f"no {what} within {seconds:.0f} s\n" + "\n".join(p.output() for p in processes))
-        time.sleep(0.05)
-
-
 def test_it_loses_no_file_and_doubles_nothing_when_redis_restarts_and_postgres_drops_out(
     postgres_proxy, outcome_audit, own_redis, tmp_path
 ):
@@ -282,7 +274,7 @@ def test_it_loses_no_file_and_doubles_nothing_when_redis_restarts_and_postgres_d
     with connection.cursor() as cursor:
         cursor.execute("SELECT extraction_id FROM fault_check_outcomes")
         outcomes = Counter(extraction_id for (extraction_id,) in cursor.fetchall())
-    resent = sum(int(n) for n in re.findall(r"Re-sent (\d+) stalled extraction task", worker_log))
+    resent = sum(int(n) for n in re.findall(r"Re-sent (\d+) stalled extraction", worker_log))
     broker_refused = first_out.count("Broker unreachable")
 
     print(

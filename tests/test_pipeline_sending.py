@@ -61,6 +61,43 @@ def test_it_leaves_a_backlog_that_still_waits_in_the_queue(desk, sent):
     assert sent[1:] == [e.pk for e in waiting]
 
 
+def test_it_counts_a_files_first_readings_as_the_one_message_they_travel_in(desk, sent):
+    case = make_case(by=desk, stage="triage")
+    item = add_media(case, name="photo.jpg", kind="photo")
+    sent_at = timezone.now() - timedelta(seconds=300)
+    for extractor in ("exif", "image", "perceptual", "c2pa", "forensics"):
+        Extraction.objects.create(media_item=item, extractor=extractor, sent_at=sent_at)
+
+    # The first readings' message and the screening one both still wait in the queue.
+    assert pipeline.requeue_stalled(waiting_messages=2) == 0
+    assert sent == []
+
+
+def test_it_does_not_count_a_message_a_worker_has_begun_as_waiting(desk, sent):
+    case = make_case(by=desk, stage="triage")
+    item = add_media(case, name="photo.jpg", kind="photo")
+    now = timezone.now()
+    sent_at = now - timedelta(seconds=300)
+    Extraction.objects.create(media_item=item, extractor="exif", status="ok", sent_at=sent_at, started_at=now)
+    Extraction.objects.create(media_item=item, extractor="image", sent_at=sent_at)
+
+    assert pipeline.requeue_stalled(waiting_messages=0) == 0
+    assert sent == []
+
+
+def test_it_resends_the_rest_of_a_message_whose_worker_stopped_between_readings(desk, sent, settings):
+    settings.CELERY_TASK_TIME_LIMIT, settings.EXTRACTION_RESEND_SECONDS = 150, 60
+    case = make_case(by=desk, stage="triage")
+    item = add_media(case, name="photo.jpg", kind="photo")
+    now = timezone.now()
+    sent_at, started_at = now - timedelta(seconds=600), now - timedelta(seconds=300)
+    Extraction.objects.create(media_item=item, extractor="exif", status="ok", sent_at=sent_at, started_at=started_at)
+    rest = Extraction.objects.create(media_item=item, extractor="image", sent_at=sent_at)
+
+    assert pipeline.requeue_stalled(waiting_messages=0) == 1
+    assert sent == [rest.pk]
+
+
 def test_it_resends_a_running_reading_only_once_it_is_past_the_hard_time_limit(desk, sent, settings):
     settings.CELERY_TASK_TIME_LIMIT, settings.EXTRACTION_RESEND_SECONDS = 150, 60
     case = make_case(by=desk, stage="triage")

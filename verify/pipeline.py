@@ -345,20 +345,41 @@ def finish_collecting(item: MediaItem) -> list[Case]:
     return moved
 
 
+def _messages_waiting_for(extractions: QuerySet[Extraction], *, now: datetime) -> int:
+    """How many queued messages carry these sent, pending extractions.
+
+    A file's readings for one queue travel in one message (send_extractions), so five pending first
+    readings are one message, not five. A message a worker holds (one of its readings started since
+    it was sent, within a hard time limit and the resend wait) is out of the queue and not counted.
+    """
+    sent: dict[tuple[int, str], datetime] = {}
+    for item_id, extractor, sent_at in extractions.values_list("media_item_id", "extractor", "sent_at"):
+        key = (item_id, queue_for(extractor))
+        sent[key] = min(sent_at, sent.get(key, sent_at))
+    held_since = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + settings.EXTRACTION_RESEND_SECONDS)
+    # A subquery, not a list of ids: a backlog of thousands of files stays one parameter-free IN.
+    begun = Extraction.objects.filter(media_item_id__in=extractions.values("media_item_id"), started_at__gte=held_since)
+    for item_id, extractor, started_at in begun.values_list("media_item_id", "extractor", "started_at"):
+        key = (item_id, queue_for(extractor))
+        if key in sent and started_at >= sent[key]:
+            del sent[key]
+    return len(sent)
+
+
 def requeue_stalled(*, waiting_messages: int | None = None) -> int:
     """Re-send extractions that a broker outage, a lost message or a dead worker left unfinished.
 
     Pending extractions are re-sent when their task was never sent, or was sent over
     EXTRACTION_RESEND_SECONDS ago and not started. `waiting_messages`, the broker queue's length
     when known, keeps a large legitimate backlog from being sent twice: while the queue still
-    holds as many messages as there are sent-and-waiting extractions, none of them is lost.
+    holds as many messages as the sent-and-waiting extractions travel in, none of them is lost.
     A running extraction is re-sent once it has run past the hard time limit (its worker died).
-    Returns how many tasks were sent.
+    Returns how many extractions were sent.
     """
     now = timezone.now()
     due = _due_for_sending(now)
     waiting_sent = due.filter(sent_at__isnull=False)
-    if waiting_messages is not None and waiting_messages >= waiting_sent.count():
+    if waiting_messages is not None and waiting_messages >= _messages_waiting_for(waiting_sent, now=now):
         due = due.filter(sent_at__isnull=True)
     died_before = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + settings.EXTRACTION_RESEND_SECONDS)
     dead = Extraction.objects.filter(status=Extraction.Status.RUNNING, started_at__lt=died_before)

@@ -186,6 +186,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # finds it empty; with prefetch 1 and acks_late each task waited out that sleep.
         # 0.05 s costs a folder listing 20 times a second (bench/embedded_broker.py).
         "polling_interval": float(os.getenv("CELERY_BROKER_POLLING_INTERVAL", "0.05")),
+        # As on Redis: every file's first readings before any screening (workers/filesystem_broker.py).
+        "queue_order_strategy": "priority",
     }
     _queue_dir.mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER")
@@ -316,8 +318,8 @@ PERMISSIONS_POLICY = {
 OUTBOUND_ALLOW = envlist("OUTBOUND_ALLOW")
 OUTBOUND_PROXY_URL = os.getenv("OUTBOUND_PROXY_URL", "").strip()
 URL_DOWNLOAD_DEADLINE = envint("URL_DOWNLOAD_DEADLINE", 600)
-# Every minute, so that a link download whose message or worker was lost is re-sent within about two.
-CELERY_BEAT_SCHEDULE["requeue-stalled-extractions"]["schedule"] = 60
+# At least every minute, so that a link download whose message or worker was lost is re-sent within about two.
+CELERY_BEAT_SCHEDULE["requeue-stalled-extractions"]["schedule"] = min(EXTRACTION_SWEEP_SECONDS, 60)
 # Fixity (verify/record/fixity.py): every FIXITY_SLICE_MINUTES beat re-hashes the files checked
 # longest ago and walks the next cases' event chains, in slices sized so that the whole archive
 # is covered once every FIXITY_PERIOD_HOURS (a week by default). `manage.py check_integrity` checks all of it at once.

@@ -119,7 +119,7 @@ def requeue_stalled_extractions() -> int:
         log.warning("Withdrew %d original(s) of intakes that stopped before recording them", withdrawn)
     count = pipeline.requeue_stalled(waiting_messages=waiting_messages())
     if count:
-        log.warning("Re-sent %d stalled extraction task(s)", count)
+        log.warning("Re-sent %d stalled extraction(s)", count)
     resent = downloads.requeue_stalled()
     if resent:
         log.warning("Re-sent %d stalled link download(s)", resent)
