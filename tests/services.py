@@ -7,6 +7,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +24,35 @@ REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 REDIS_DBS = (14, 13, 12, 11, 10)
 REDIS_CLAIM_KEY = "verify-desk:process-check:claim"
 WAIT_SECONDS = 60
+
+
+# --- the desk's own processes ----------------------------------------------------------------------------------------
+
+
+def database_url() -> str:
+    """The URL of the database this test session uses, for the processes it starts."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def desk_env(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """The environment of a web or worker process a test starts: this test's database unless `settings` give
+    another, its own media and data folders under `tmp_path`, and `settings` on top."""
+    return {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)]),
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+        "PYTHONUNBUFFERED": "1",
+        "DEBUG": "1",
+        "DATABASE_URL": settings.pop("DATABASE_URL", None) or database_url(),
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "VERIFY_DATA_DIR": str(tmp_path / "var"),
+    } | settings
 
 
 # --- the services on loopback ----------------------------------------------------------------------------------------

@@ -9,15 +9,13 @@ is lost, every reading ends with one outcome, and the case reaches review.
 
 import os
 import signal
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.factories import make_case, make_user
 from tests.media import jpeg_bytes
-from tests.services import Process, wait_for, wait_until
-from tests.test_pipeline_e2e import database_url
+from tests.services import Process, desk_env, wait_for, wait_until
 from verify.models import Case, Extraction, MediaItem
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -26,22 +24,15 @@ PHOTOS = 16
 
 
 def embedded_env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)]),
-        "HOME": str(tmp_path),
-        "LANG": "C.UTF-8",
-        "PYTHONUNBUFFERED": "1",
-        "DEBUG": "1",
-        "DATABASE_URL": database_url(),
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        "VERIFY_DATA_DIR": str(tmp_path / "var"),
-        # The sweep every 2 s re-sends what was sent 4 s ago and not started, and a reading left running by
-        # a killed worker once it is past the hard limit (12 s) and that wait.
-        "EXTRACTION_SWEEP_SECONDS": "2",
-        "EXTRACTION_RESEND_SECONDS": "4",
-        "CELERY_TASK_SOFT_TIME_LIMIT": "10",
-        "CELERY_TASK_TIME_LIMIT": "12",
-    }
+    # The sweep every 2 s re-sends what was sent 4 s ago and not started, and a reading left running by
+    # a killed worker once it is past the hard limit (12 s) and that wait.
+    return desk_env(
+        tmp_path,
+        EXTRACTION_SWEEP_SECONDS="2",
+        EXTRACTION_RESEND_SECONDS="4",
+        CELERY_TASK_SOFT_TIME_LIMIT="10",
+        CELERY_TASK_TIME_LIMIT="12",
+    )
 
 
 def start_worker(name: str, env: dict[str, str], tmp_path: Path) -> Process:

@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import socket
-import sys
 import threading
 import time
 from collections import Counter
@@ -22,7 +21,7 @@ from django.db import connection
 
 from tests.factories import make_case, make_user
 from tests.media import jpeg_bytes
-from tests.services import Process, free_port, require_services, wait_for, wait_until
+from tests.services import Process, desk_env, free_port, require_services, wait_for, wait_until
 from verify.models import Case, CaseEvent, Extraction, MediaItem
 from workers.extractors import extractors_for
 
@@ -185,22 +184,16 @@ def test_it_loses_no_file_and_doubles_nothing_when_redis_restarts_and_postgres_d
     postgres_proxy, outcome_audit, own_redis, tmp_path
 ):
     db = connection.settings_dict
-    env = {
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)]),
-        "HOME": str(tmp_path),
-        "LANG": "C.UTF-8",
-        "PYTHONUNBUFFERED": "1",
-        "DEBUG": "1",
-        "DATABASE_URL": f"postgres://{db['USER']}@127.0.0.1:{postgres_proxy.port}/{db['NAME']}",
-        "REDIS_URL": own_redis.url,
-        "CELERY_BROKER_URL": own_redis.url,
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        "VERIFY_DATA_DIR": str(tmp_path / "var"),
-        # The sweep every 2 s, re-sending what was sent 6 s ago and not started: the 60 s + 60 s of
-        # production, shortened so that the check stays short.
-        "EXTRACTION_SWEEP_SECONDS": "2",
-        "EXTRACTION_RESEND_SECONDS": "6",
-    }
+    # The sweep every 2 s, re-sending what was sent 6 s ago and not started: the 60 s + 60 s of
+    # production, shortened so that the check stays short.
+    env = desk_env(
+        tmp_path,
+        DATABASE_URL=f"postgres://{db['USER']}@127.0.0.1:{postgres_proxy.port}/{db['NAME']}",
+        REDIS_URL=own_redis.url,
+        CELERY_BROKER_URL=own_redis.url,
+        EXTRACTION_SWEEP_SECONDS="2",
+        EXTRACTION_RESEND_SECONDS="6",
+    )
     desk = make_user("desk", username="fault-desk")
     case = make_case(by=desk, stage="triage", title="Faults mid-batch")
     photos = tmp_path / "photos"

@@ -1,7 +1,6 @@
 """End to end: upload through the admin of a running web process; a real Celery worker on Redis reads the files."""
 
 import http.cookiejar
-import os
 import re
 import subprocess
 import sys
@@ -12,25 +11,15 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from tests.factories import make_case, make_user
 from tests.media import jpeg_bytes, mp4_file
-from tests.services import BASE_DIR, Process, claimed_redis_db, free_port, require_services, wait_for
+from tests.services import BASE_DIR, Process, claimed_redis_db, desk_env, free_port, require_services, wait_for
 from verify.models import Case, Extraction
 from workers.extractors import exiftool
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 PASSWORD = "end-to-end-pass-1"
-
-
-def database_url() -> str:
-    """The URL of the database this test session uses, for the processes it starts."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def multipart(fields: dict[str, str], files: list[tuple[str, str, bytes]]) -> tuple[bytes, str]:
@@ -86,17 +75,7 @@ def desk_processes(tmp_path):
     """A web process and a Celery worker sharing this test's database, a Redis broker and a media folder."""
     require_services()
     with claimed_redis_db() as redis_url:
-        env = {
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)]),
-            "HOME": str(tmp_path),
-            "LANG": "C.UTF-8",
-            "DEBUG": "1",
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": redis_url,
-            "CELERY_BROKER_URL": redis_url,
-            "MEDIA_ROOT": str(tmp_path / "media"),
-            "VERIFY_DATA_DIR": str(tmp_path / "var"),
-        }
+        env = desk_env(tmp_path, REDIS_URL=redis_url, CELERY_BROKER_URL=redis_url)
         port = free_port()
         web = Process.start(
             "web", ["python", "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"], env, tmp_path

@@ -1,15 +1,11 @@
 """A real Celery worker on Redis sends a notice's e-mail once the assignment commits."""
 
-import os
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.factories import make_case
-from tests.services import Process, claimed_redis_db, require_services, wait_for
-from tests.test_pipeline_e2e import database_url
+from tests.services import Process, claimed_redis_db, desk_env, require_services, wait_for
 from verify import services
 from verify.notices.models import NoticeMail
 
@@ -27,18 +23,13 @@ def mail_worker(tmp_path, settings):
     require_services()
     with claimed_redis_db() as redis_url:
         settings.CELERY_BROKER_URL = redis_url
-        env = {
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)]),
-            "HOME": str(tmp_path),
-            "LANG": "C.UTF-8",
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": redis_url,
-            "CELERY_BROKER_URL": redis_url,
-            "MEDIA_ROOT": str(tmp_path / "media"),
-            "VERIFY_DATA_DIR": str(tmp_path / "var"),
-            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-            "EMAIL_FILE_PATH": str(tmp_path / "mail"),
-        }
+        env = desk_env(
+            tmp_path,
+            REDIS_URL=redis_url,
+            CELERY_BROKER_URL=redis_url,
+            EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+            EMAIL_FILE_PATH=str(tmp_path / "mail"),
+        )
         worker = Process.start(
             "worker",
             ["celery", "-A", "workers", "worker", "--loglevel=info", "--concurrency=1", "--without-gossip"],
