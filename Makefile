@@ -10,9 +10,10 @@ SITE_URL ?= http://$(HOST):$(PORT)
 .PHONY: run test install system-deps lint check clean
 
 # System packages: ffmpeg reads videos, ExifTool is one of the readers, Pango lays out PDF reports,
-# Chromium and its driver render captured posts, openssl checks time-stamp tokens in the tests.
+# Chromium and its driver render captured posts, openssl checks time-stamp tokens and poppler's pdftotext
+# reads the PDF reports back in the tests.
 # Installed with apt-get when missing and we are root; otherwise the command to run is printed.
-SYSTEM_PACKAGES := ffmpeg libimage-exiftool-perl libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium chromium-driver openssl
+SYSTEM_PACKAGES := ffmpeg libimage-exiftool-perl libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium chromium-driver openssl poppler-utils
 system-deps:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
