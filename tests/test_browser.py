@@ -81,11 +81,14 @@ def test_it_shows_a_reviewer_each_file_with_its_readings(
     browser.get(f"{live_server.url}/admin/verify/case/{case.pk}/change/")
     panel = WebDriverWait(browser, WAIT_SECONDS).until(EC.presence_of_element_located((By.ID, "vd-media")))
     # Each file's details are fetched when its card is opened.
-    for name in panel.find_elements(By.CSS_SELECTOR, ".vd-card-name"):
+    for opened, name in enumerate(panel.find_elements(By.CSS_SELECTOR, ".vd-card-name"), start=1):
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", name)
         name.click()
-    WebDriverWait(browser, WAIT_SECONDS).until(
-        lambda driver: len(driver.find_elements(By.CSS_SELECTOR, "#vd-media .vd-card-body .vd-item")) == 3
-    )
+        WebDriverWait(browser, WAIT_SECONDS).until(
+            lambda driver, opened=opened: (
+                len(driver.find_elements(By.CSS_SELECTOR, "#vd-media .vd-card-body .vd-item")) == opened
+            )
+        )
     WebDriverWait(browser, WAIT_SECONDS).until(
         lambda driver: "Map tiles unavailable" in driver.find_element(By.ID, "vd-media").text
     )
