@@ -114,8 +114,7 @@ def store_hashes(item: MediaItem) -> list[MediaHash]:
     with transaction.atomic():
         MediaHash.objects.filter(media_item=item).delete()
         MediaHash.objects.bulk_create(rows)
-    _archive.touch(item.pk)
-    matching_archive.touch()
+    _archive.touch(item.pk)  # the matching archive sees the change by itself (verify/matching/archive.py)
     return rows
 
 

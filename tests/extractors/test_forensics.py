@@ -3,6 +3,7 @@
 import io
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageChops, ImageStat
@@ -130,9 +131,28 @@ def preview_size(size: tuple[int, int]) -> tuple[int, int]:
     return round(width * ratio), round(height * ratio)
 
 
-def ela_png_as_version_3(path: Path) -> bytes:
-    """ela.png as version 3 made it: Pillow's decode, re-save and ImageChops.difference at full size, reduced and
-    brightened by thumbnail() and point(), turned upright."""
+def test_its_reduced_error_level_image_is_the_mean_of_each_area(tmp_path, scene):
+    """A 2048 x 1536 photo: each pixel of the 1024 x 768 preview is the mean of a 2 x 2 block of the difference."""
+    path = save(tmp_path, scene.resize((2048, 1536), Image.Resampling.BILINEAR), "double.jpg", quality=80)
+
+    result, artifacts = run(path)
+
+    with Image.open(path) as photo:
+        rgb = photo.convert("RGB")
+    buffer = io.BytesIO()
+    rgb.save(buffer, "JPEG", quality=forensics.ELA_QUALITY)
+    difference = np.asarray(ImageChops.difference(rgb, Image.open(buffer)), dtype=np.int64)
+    means = (difference.reshape(768, 2, 1024, 2, 3).sum(axis=(1, 3)) + 2) // 4  # each block's mean, rounded
+    brightened = np.minimum(255, np.rint(means * result["ela"]["scale"]))
+    with Image.open(artifacts / "ela.png") as ela:
+        shown = np.asarray(ela, dtype=np.int64)
+    assert shown.shape == (768, 1024, 3)
+    assert np.abs(shown - brightened).max() <= 1  # the figure's scale is rounded to 2 places
+
+
+def ela_picture_expected(path: Path) -> Image.Image:
+    """ela.png as version 5 makes it, from Pillow's decode, re-save and ImageChops.difference at full size: reduced
+    to the preview's size by area averaging, brightened by point(), turned upright, with the photo's ICC profile."""
     with Image.open(path) as photo:
         photo.load()
         turn = forensics.UPRIGHT.get(forensics.orientation(photo))
@@ -143,12 +163,13 @@ def ela_png_as_version_3(path: Path) -> bytes:
     counts = np.array(difference.histogram()).reshape(-1, 256).sum(axis=0)
     bright = int(np.searchsorted(np.cumsum(counts), counts.sum() * 0.995))
     scale = min(255 / max(bright, 1), forensics.ELA_MAX_SCALE)
-    difference.thumbnail((forensics.ELA_IMAGE_SIZE,) * 2, Image.Resampling.LANCZOS, reducing_gap=1.0)
-    visible = difference.point([min(255, round(value * scale)) for value in range(256)] * 3)  # keeps its ICC profile
+    size = preview_size(difference.size)
+    if size != difference.size:
+        difference = Image.fromarray(cv2.resize(np.asarray(difference), size, interpolation=cv2.INTER_AREA))
+    visible = difference.point([min(255, round(value * scale)) for value in range(256)] * 3)
     visible = visible.transpose(turn) if turn is not None else visible
-    out = io.BytesIO()
-    visible.save(out, "PNG", compress_level=1)
-    return out.getvalue()
+    visible.info["icc_profile"] = rgb.info.get("icc_profile")
+    return visible
 
 
 def photos_to_compare(corpus: Path, tmp_path: Path) -> list[Path]:
@@ -158,11 +179,56 @@ def photos_to_compare(corpus: Path, tmp_path: Path) -> list[Path]:
     return [*sorted((corpus / "photos").iterdir()), generated]
 
 
-def test_its_error_level_image_is_byte_for_byte_that_of_version_3(corpus, tmp_path):
+def test_its_error_level_image_is_the_area_mean_of_the_full_size_difference(corpus, tmp_path):
     for path in photos_to_compare(corpus, tmp_path):
         result, artifacts = run(copy_of(path, tmp_path / "copies") if path.parent != tmp_path else path)
 
-        assert (artifacts / "ela.png").read_bytes() == ela_png_as_version_3(path), path.name
+        expected = ela_picture_expected(path)
+        with Image.open(artifacts / "ela.png") as ela:
+            assert (ela.mode, ela.size) == (expected.mode, expected.size), path.name
+            assert ela.tobytes() == expected.tobytes(), path.name
+            assert ela.info.get("icc_profile") == expected.info["icc_profile"], path.name
+
+
+def outcome(path: Path, artifacts: Path) -> tuple:
+    """What forensics makes of a file: its reading and ela.png's pixels, or the kind and words of its refusal."""
+    artifacts.mkdir(parents=True)
+    try:
+        result = forensics.extract(path, artifacts)
+    except (base.Unsupported, base.ExtractionFailed) as refusal:
+        return type(refusal).__name__, str(refusal)
+    with Image.open(artifacts / "ela.png") as ela:
+        return result, ela.size, ela.tobytes()
+
+
+def test_libjpeg_turbos_own_decode_reads_every_file_as_pillows_decode_does(corpus, tmp_path, monkeypatch):
+    """A JPEG is decoded by libjpeg-turbo into an array only when it decodes without a warning; every photo, and
+    every malformed and fuzzed file, reads the same as when Pillow decodes them all, refusals word for word."""
+    files = [*sorted((corpus / "photos").iterdir()), *broken_files(corpus)]
+    grey = save(tmp_path, make_scene(seed=8).convert("L"), "grey.jpg", quality=80)
+    jpeg = save(tmp_path, make_scene(seed=9), "whole.jpg", quality=85)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(jpeg.read_bytes()[: jpeg.stat().st_size * 2 // 3])
+    files += [grey, jpeg, cut]
+    decoded_by_turbo = []
+    turbo_pixels = forensics._turbo_pixels
+
+    def turbo_pixels_noted(image, path):
+        pixels = turbo_pixels(image, path)
+        if pixels is not None:
+            decoded_by_turbo.append(path.name)
+        return pixels
+
+    monkeypatch.setattr(forensics, "_turbo_pixels", turbo_pixels_noted)
+    fast = {path: outcome(path, tmp_path / "fast" / str(number)) for number, path in enumerate(files)}
+    monkeypatch.setattr(forensics, "_turbo_pixels", lambda image, path: None)
+
+    for number, path in enumerate(files):
+        assert outcome(path, tmp_path / "pillow" / str(number)) == fast[path], path.name
+    assert fast[cut][0] == "ExtractionFailed" and "truncated" in fast[cut][1]
+    assert fast[grey][0]["recompression"]["estimated_quality"] == 80
+    assert {"grey.jpg", "whole.jpg", "DSCN0010.jpg", "Nexus 4.jpg"} <= set(decoded_by_turbo)
+    assert "cut.jpg" not in decoded_by_turbo
 
 
 def test_its_luminance_from_the_ela_decode_reads_as_a_decode_of_the_y_channel(corpus, tmp_path):

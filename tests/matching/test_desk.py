@@ -75,3 +75,35 @@ def test_it_rehashes_a_photo_read_by_an_older_extractor(desk, collect):
     reading = Extraction.objects.get(media_item=item, extractor=perceptual.NAME)
     assert (reading.status, reading.extractor_version) == ("ok", perceptual.VERSION)
     assert MediaHash.objects.filter(media_item=item, region__gt=0).count() == len(reading.result["regions"]) - 1
+
+
+def test_a_new_photo_is_looked_up_without_building_the_table_again(desk, collect):
+    collect(make_case(by=desk, stage="triage"), generated_picture(1204), "first.jpg")
+    built = archive.table().base
+    original = generated_picture(1200)
+    second = collect(make_case(by=desk, stage="triage"), original, "second.jpg")
+
+    copy = collect(make_case(by=desk, stage="triage"), make_copy(original, "collage quarter", seed=3), "copy.jpg")
+
+    (flag,) = Flag.objects.filter(media_item=copy, kind="seen-before")
+    assert flag.message.startswith("Near-duplicate of 'second.jpg' (distance ")
+    assert archive.table().base is built
+    assert {second.pk, copy.pk} <= set(archive.table().recent.owners.tolist())
+
+
+def test_the_table_is_built_again_when_too_many_rows_came_since_or_rows_it_holds_are_gone(desk, collect, monkeypatch):
+    first = collect(make_case(by=desk, stage="triage"), generated_picture(1206), "first.jpg")
+    monkeypatch.setattr(archive, "RECENT_ROWS", 0)  # no row scanned: each new one builds the multi-index again
+
+    second = collect(make_case(by=desk, stage="triage"), generated_picture(1207), "second.jpg")
+
+    assert set(archive.table().base.owners.tolist()) == {first.pk, second.pk}
+    assert len(archive.table().recent) == 0
+    monkeypatch.undo()
+    built = archive.table().base
+
+    MediaHash.objects.filter(media_item=first).delete()  # as a re-hash replaces them
+
+    rebuilt = archive.table()
+    assert rebuilt.base is not built
+    assert set(rebuilt.base.owners.tolist()) == {second.pk} and len(rebuilt.recent) == 0

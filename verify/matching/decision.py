@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from verify.matching.index import MultiIndex
+from verify.matching.index import LayeredIndex, MultiIndex
 from workers.extractors import keypoints
 
 
@@ -58,17 +58,19 @@ class Decision:
 
 
 def candidates(
-    index: MultiIndex, query: np.ndarray, max_distance: int, *, exclude: set[int] = frozenset()
+    index: MultiIndex | LayeredIndex, query: np.ndarray, max_distance: int, *, exclude: set[int] = frozenset()
 ) -> list[Candidate]:
     """Each item with a stored hash within `max_distance` of one of `query`, by its closest pair, closest first."""
     hits = index.search(query, max_distance)
     best: dict[int, Candidate] = {}
-    for row, position, distance in zip(hits.rows.tolist(), hits.queries.tolist(), hits.distances.tolist(), strict=True):
-        owner = int(index.owners[row])
+    found = zip(
+        hits.owners.tolist(), hits.queries.tolist(), hits.distances.tolist(), hits.regions.tolist(), strict=True
+    )
+    for owner, position, distance, region in found:
         if owner in exclude:
             continue
         if owner not in best or distance < best[owner].distance:
-            best[owner] = Candidate(owner, distance, position, int(index.regions[row]))
+            best[owner] = Candidate(owner, distance, position, region)
     return sorted(best.values(), key=lambda c: (c.distance, c.owner))
 
 

@@ -33,11 +33,34 @@ def _flips(width: int, radius: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Hits:
-    """Rows of the index within the distance of a query hash: row numbers, which query hash, and how far."""
+    """Rows of the index within the distance of a query hash: row numbers, which query hash, how far, and
+    each row's item and region code."""
 
     rows: np.ndarray
     queries: np.ndarray
     distances: np.ndarray
+    owners: np.ndarray
+    regions: np.ndarray
+
+    @classmethod
+    def none(cls) -> Hits:
+        return cls(
+            np.empty(0, np.int64),
+            np.empty(0, np.int32),
+            np.empty(0, np.uint8),
+            np.empty(0, np.int64),
+            np.empty(0, np.int16),
+        )
+
+    def after(self, other: Hits, offset: int) -> Hits:
+        """These hits followed by `other`'s, whose row numbers are counted from `offset`."""
+        return Hits(
+            np.concatenate([self.rows, other.rows + offset]),
+            np.concatenate([self.queries, other.queries]),
+            np.concatenate([self.distances, other.distances]),
+            np.concatenate([self.owners, other.owners]),
+            np.concatenate([self.regions, other.regions]),
+        )
 
 
 class MultiIndex:
@@ -78,7 +101,7 @@ class MultiIndex:
         """Every row within `max_distance` bits of one of `queries` (unsigned 64-bit), once per query hash."""
         queries = np.asarray(queries, dtype=np.uint64)
         if not len(queries) or not len(self):
-            return Hits(np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.uint8))
+            return Hits.none()
         radius = max_distance // CHUNKS
         found = [self._probe(queries, chunk, _flips(PIECES[chunk][1], radius)) for chunk in range(CHUNKS)]
         rows = np.concatenate([rows for rows, _ in found]).astype(np.int64)
@@ -87,7 +110,10 @@ class MultiIndex:
         near = distances <= max_distance
         # A row found through several pieces is kept once per query hash (only the few near ones are sorted).
         pairs, first = np.unique(rows[near] * len(queries) + positions[near], return_index=True)
-        return Hits(pairs // len(queries), (pairs % len(queries)).astype(np.int32), distances[near][first])
+        rows = pairs // len(queries)
+        return Hits(
+            rows, (pairs % len(queries)).astype(np.int32), distances[near][first], self.owners[rows], self.regions[rows]
+        )
 
     def _probe(self, queries: np.ndarray, chunk: int, flips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The rows whose piece `chunk` is within the flips of a query's, and which query each is for."""
@@ -101,3 +127,47 @@ class MultiIndex:
         offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
         positions = np.repeat(np.arange(len(probes)) // len(flips), lengths)
         return self._orders[chunk][offsets + np.arange(total)], positions
+
+
+class ScannedRows:
+    """A few hashes, searched by comparing every one with every query hash: the rows stored since a MultiIndex
+    was built, which a lookup reads in well under a millisecond for thousands of them, where building their own
+    piece tables (2**22 entries each) would cost more than the lookup."""
+
+    def __init__(self, values: np.ndarray, owners: np.ndarray, regions: np.ndarray):
+        self.values = np.ascontiguousarray(values, dtype=np.uint64)
+        self.owners = np.ascontiguousarray(owners, dtype=np.int64)
+        self.regions = np.ascontiguousarray(regions, dtype=np.int16)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def search(self, queries: np.ndarray, max_distance: int) -> Hits:
+        """Every row within `max_distance` bits of one of `queries` (unsigned 64-bit), once per query hash."""
+        queries = np.asarray(queries, dtype=np.uint64)
+        if not len(queries) or not len(self):
+            return Hits.none()
+        distances = np.bitwise_count(self.values[:, None] ^ queries[None, :])
+        rows, positions = np.nonzero(distances <= max_distance)
+        return Hits(
+            rows.astype(np.int64),
+            positions.astype(np.int32),
+            distances[rows, positions],
+            self.owners[rows],
+            self.regions[rows],
+        )
+
+
+class LayeredIndex:
+    """A MultiIndex of the rows up to some point and the rows stored since, scanned: searched as one table, whose
+    rows are numbered through the first and on into the second."""
+
+    def __init__(self, base: MultiIndex, recent: ScannedRows):
+        self.base = base
+        self.recent = recent
+
+    def __len__(self) -> int:
+        return len(self.base) + len(self.recent)
+
+    def search(self, queries: np.ndarray, max_distance: int) -> Hits:
+        return self.base.search(queries, max_distance).after(self.recent.search(queries, max_distance), len(self.base))

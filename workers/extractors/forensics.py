@@ -8,12 +8,13 @@ the file looks like it came straight from a camera or was re-saved by software.
 
 from __future__ import annotations
 
-import io
+import contextlib
 import math
 from pathlib import Path
 
 import cv2
 import numpy as np
+import simplejpeg
 from PIL import Image
 
 from workers.extractors.base import ExtractionFailed, Unsupported
@@ -33,6 +34,16 @@ from workers.extractors.imaging import (
 from workers.extractors.jpeg_tables import IJG_CHROMINANCE, IJG_LUMINANCE, nearest_quality
 
 NAME = "forensics"
+# 5: the ELA image (ela.png) of a picture over 1024 pixels a side is reduced by area averaging: each of its pixels
+# is the mean of the full-size difference over the area it covers, then brightened. 3 and 4 reduced by a whole
+# factor (a box) and then resized with Lanczos, whose kernel reaches past the area a pixel covers and rings
+# beside strong edges; the mean shows each area's error level as it is, and costs a third as much. A reviewer
+# sees the same bright and dark areas; over the corpus photos above 1024 pixels a side the brightened previews
+# differ from 4 by 6 to 9 levels of 255 on average, single pixels of fine texture by up to 159 (the mean keeps
+# grain Lanczos smoothed). The figures (max_difference, mean_difference, scale), the notes and the recompression
+# signals are as in 4, and ela.png of a picture 1024 pixels a side or less is pixel for pixel as in 4. ela.png
+# is written without PNG filters and with deflate's run-length strategy (30-45% smaller files for photos), and
+# keeps the photo's ICC profile only when it is an RGB one (a greyscale or CMYK profile does not describe it).
 # 4: the double-compression signals read the luminance of their centre crop from the decode the error level
 # analysis makes (its RGB turned back into Y with the JPEG formula and rounded) instead of decoding the file's Y
 # channel a second time, which cost more than half a full decode. Rounding gives back the decoded Y exactly
@@ -51,7 +62,7 @@ NAME = "forensics"
 # 2: a picture over 25 megapixels is analysed on a copy of at most 12 megapixels made by a whole-factor (box)
 # reduction, not by Lanczos to exactly 25 megapixels; over 50 megapixels (100 in 1) only a JPEG is read (at
 # reduced scale), and its DCT coefficients are not. Pictures up to 25 megapixels read exactly as in 1.
-VERSION = "4"
+VERSION = "5"
 KINDS = frozenset({"photo"})
 
 ELA_QUALITY = 90
@@ -66,8 +77,6 @@ ELA_MAX_PIXELS = 25_000_000
 # reduced-scale decode where the format allows it, so the full-size pixels and the copy stay small.
 ELA_SCALED_PIXELS = 12_000_000
 ELA_IMAGE_SIZE = 1024
-# The preview is reduced by a whole factor to no less than this many times its size before Lanczos resizes it.
-ELA_REDUCING_GAP = 1.0
 ELA_MAX_SCALE = 32
 
 # The double-compression check reads at most this many pixels a side from the centre.
@@ -153,33 +162,23 @@ def _error_level_analysis(
         target = ELA_SCALED_PIXELS
         factor = math.sqrt(target / (width * height))
         image.draft("RGB", (math.ceil(width * factor), math.ceil(height * factor)))
-    try:
-        if image.format == "HEIF" and width * height > ELA_MAX_PIXELS:
-            rgb, turn = heif_rgb_within(image, path, target), None  # libheif has turned it already
-        else:
-            decode(image, path)
-            # After decode(), which refuses a picture too large: reading a PNG's EXIF decodes it.
-            turn = UPRIGHT.get(orientation(image))
-            rgb = rgb_within(image, target)
-    except ValueError as exc:
-        raise ExtractionFailed(f"The image's colour mode {image.mode} could not be converted to RGB.") from exc
-    if rgb.size != (width, height):
-        notes.append(
-            f"The image is {width:,} x {height:,} pixels, so error level analysis ran on a copy scaled to "
-            f"{rgb.width:,} x {rgb.height:,}; scaling blurs compression traces, so read it as coarser."
-        )
-    luma = _centre_luma(image, rgb) if luma_wanted and rgb.size == (width, height) else None
-    buffer = io.BytesIO()
-    rgb.save(buffer, "JPEG", quality=ELA_QUALITY)
-    info = dict(rgb.info)  # ela.png keeps what the photo's decode carries (its ICC profile), as in version 3
-    difference = _bgr_pixels(rgb)
-    if rgb is not image:
-        rgb.close()
+    pixels = _turbo_pixels(image, path) if target == ELA_MAX_PIXELS else None
+    if pixels is not None:
+        turn = UPRIGHT.get(orientation(image))
+        info = dict(image.info)  # as to_rgb's conversion keeps it for a greyscale JPEG
+        decoded_mode = image.mode
+    else:
+        pixels, turn, info, decoded_mode = _pillow_pixels(image, path, target)
+        if pixels.shape[:2] != (height, width):
+            notes.append(
+                f"The image is {width:,} x {height:,} pixels, so error level analysis ran on a copy scaled to "
+                f"{pixels.shape[1]:,} x {pixels.shape[0]:,}; scaling blurs compression traces, so read it as coarser."
+            )
     image.close()  # only the pixels are needed from here on
-    with Image.open(buffer) as resaved:
-        resaved.load()
-        _subtract(difference, resaved)
-    del buffer
+    at_full_size = pixels.shape[:2] == (height, width)
+    luma = _centre_luma(decoded_mode, pixels) if luma_wanted and at_full_size else None
+    difference = pixels
+    cv2.absdiff(difference, _resaved(pixels), dst=difference)
     # The figures as ImageStat gives them from the difference's histogram: the highest value of any channel,
     # the mean of the channels' means, and the value the brightest 0.5% of all values reach.
     histograms = _histograms(difference)
@@ -193,9 +192,7 @@ def _error_level_analysis(
     scale = min(255 / max(bright, 1), ELA_MAX_SCALE)
     visible = _preview(difference, scale, turn)
     del difference
-    visible.info = info
-    # Light compression: the default level spends most of this extractor's time for ~10% smaller files.
-    visible.save(artifacts_dir / "ela.png", "PNG", compress_level=1)
+    _write_png(visible, info.get("icc_profile"), artifacts_dir / "ela.png")
     ela = {
         "file": "ela.png",
         "quality": ELA_QUALITY,
@@ -204,6 +201,44 @@ def _error_level_analysis(
         "scale": round(scale, 2),
     }
     return ela, notes, luma
+
+
+def _turbo_pixels(image: Image.Image, path: Path) -> np.ndarray | None:
+    """A JPEG's pixels (blue, green, red) decoded by libjpeg-turbo straight into an array, or None where Pillow
+    must decode it: any JPEG that is not greyscale or YCbCr/RGB, and any that libjpeg warns about at all.
+
+    This is Pillow's own decode (the same libjpeg-turbo arithmetic, pixel for pixel), without Pillow's
+    4-byte pixels and the copy into an array they need, about 40% of a full decode. It is strict: a
+    truncated or damaged file, which Pillow may refuse or read with gaps, goes to Pillow, whose outcome
+    (its error, or its reading) the reviewer gets as before.
+    """
+    if image.format != "JPEG" or image.mode not in ("RGB", "L"):
+        return None
+    try:
+        pixels = simplejpeg.decode_jpeg(path.read_bytes(), colorspace="BGR", strict=True)
+    except (ValueError, OSError):
+        return None
+    return pixels if pixels.shape[:2] == (image.height, image.width) else None
+
+
+def _pillow_pixels(image: Image.Image, path: Path, target: int) -> tuple[np.ndarray, Image.Transpose | None, dict, str]:
+    """Any photo Pillow reads, decoded (at most `target` pixels) as a blue, green, red array; with the turn that
+    shows it upright, the decode's info (its ICC profile) and the decoded colour mode."""
+    try:
+        if image.format == "HEIF" and image.width * image.height > ELA_MAX_PIXELS:
+            rgb, turn = heif_rgb_within(image, path, target), None  # libheif has turned it already
+        else:
+            decode(image, path)
+            # After decode(), which refuses a picture too large: reading a PNG's EXIF decodes it.
+            turn = UPRIGHT.get(orientation(image))
+            rgb = rgb_within(image, target)
+    except ValueError as exc:
+        raise ExtractionFailed(f"The image's colour mode {image.mode} could not be converted to RGB.") from exc
+    pixels = _bgr_pixels(rgb)
+    info, mode = dict(rgb.info), image.mode
+    if rgb is not image:
+        rgb.close()
+    return pixels, turn, info, mode
 
 
 def _bgr_pixels(rgb: Image.Image) -> np.ndarray:
@@ -218,30 +253,14 @@ def _bgr_pixels(rgb: Image.Image) -> np.ndarray:
     return pixels
 
 
-def _subtract(pixels: np.ndarray, resaved: Image.Image) -> None:
-    """Turn `pixels` (blue, green, red) into |pixels - resaved| per channel, as ImageChops.difference gives, a
-    strip at a time, so that no second full-size array is made."""
-    rows = max(1, STRIP_PIXELS // resaved.width)
-    for top in range(0, resaved.height, rows):
-        bottom = min(top + rows, resaved.height)
-        strip = resaved.crop((0, top, resaved.width, bottom)).tobytes("raw", "BGR")
-        other = np.frombuffer(strip, dtype=np.uint8).reshape(bottom - top, resaved.width, 3)
-        cv2.absdiff(pixels[top:bottom], other, dst=pixels[top:bottom])
-
-
-def _rgb_picture(pixels: np.ndarray) -> Image.Image:
-    """A Pillow RGB picture of a blue, green, red array, made a strip at a time (Image.frombuffer would first copy
-    the whole array into bytes)."""
-    height, width = pixels.shape[:2]
-    picture = Image.new("RGB", (width, height))
-    rows = max(1, STRIP_PIXELS // width)
-    for top in range(0, height, rows):
-        picture.paste(_strip_picture(pixels[top : top + rows]), (0, top))
-    return picture
-
-
-def _strip_picture(strip: np.ndarray) -> Image.Image:
-    return Image.frombuffer("RGB", strip.shape[1::-1], strip.tobytes(), "raw", "BGR", 0, 1)
+def _resaved(pixels: np.ndarray) -> np.ndarray:
+    """The pixels after a save as JPEG at ELA_QUALITY and a decode. OpenCV's encoder writes the very bytes Pillow's
+    save(quality=ELA_QUALITY) writes (the same libjpeg-turbo, 4:2:0, standard tables, no optimisation), and
+    libjpeg-turbo decodes them as Pillow does, into 3 bytes a pixel where Pillow would use 4."""
+    ok, encoded = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, ELA_QUALITY])
+    if not ok:
+        raise ExtractionFailed("The photo could not be saved again as JPEG for error level analysis.")
+    return simplejpeg.decode_jpeg(encoded.reshape(-1), colorspace="BGR", strict=True)
 
 
 def _histograms(pixels: np.ndarray) -> np.ndarray:
@@ -264,51 +283,57 @@ def _sample_box(width: int, height: int) -> tuple[int, int, int, int]:
     return left, top, left + columns, top + rows
 
 
-def _centre_luma(decoded: Image.Image, rgb: Image.Image) -> np.ndarray | None:
-    """The luminance of the sample crop, from the decoded picture: as decoded for a greyscale JPEG, from its RGB
-    with the JPEG formula for a colour one; None for CMYK and other colour spaces, which have no luminance."""
-    box = _sample_box(*rgb.size)
-    if decoded.mode == "L":
-        return np.asarray(decoded.crop(box), dtype=np.float64)
-    if decoded.mode != "RGB":
+def _centre_luma(mode: str, pixels: np.ndarray) -> np.ndarray | None:
+    """The luminance of the sample crop, from the decoded pixels (blue, green, red): as decoded for a greyscale
+    JPEG (whose three channels are equal), from the colour with the JPEG formula for a colour one; None for
+    CMYK and other colour spaces, which have no luminance."""
+    left, top, right, bottom = _sample_box(pixels.shape[1], pixels.shape[0])
+    crop = pixels[top:bottom, left:right]
+    if mode == "L":
+        return crop[:, :, 0].astype(np.float64)
+    if mode != "RGB":
         return None
     # The decode's Y is a whole number, which rounding gives back wherever no channel was clipped to 0 or 255.
     # Channel by channel: an array of the three as floats would be the reading's largest allocation but one.
-    red, green, blue = (np.asarray(band, dtype=np.float64) for band in rgb.crop(box).split())
+    blue, green, red = (crop[:, :, channel].astype(np.float64) for channel in range(3))
     return np.rint(red * LUMA_WEIGHTS[0] + green * LUMA_WEIGHTS[1] + blue * LUMA_WEIGHTS[2])
 
 
 def _preview(difference: np.ndarray, scale: float, turn: Image.Transpose | None) -> Image.Image:
     """The reviewer's ELA image: at most ELA_IMAGE_SIZE a side, brightened by `scale`, turned upright.
 
-    The difference is first reduced by a whole factor (each pixel the mean of a box) to no less than the
-    preview's size, then resized with Lanczos, and only then brightened: brightening and resizing the
-    full-size picture cost more than the rest of the reading, and show the same areas (see VERSION 3).
-    The pixels are those of Pillow's thumbnail(reducing_gap=ELA_REDUCING_GAP) of the full-size difference;
-    the reduction is made a strip at a time (its boxes never straddle two strips), so that no full-size
-    Pillow copy of the difference is made.
+    Each pixel of a reduced preview is the mean of the full-size difference over the area it covers
+    (OpenCV's area interpolation), then brightened: see VERSION 5.
     """
     height, width = difference.shape[:2]
     size = _preview_size(width, height)
-    if size is None:
-        preview = _rgb_picture(difference)
-    else:
-        # As Image.resize() reduces before it resamples, with the box it then resamples from.
-        factor_x = int(width / size[0] / ELA_REDUCING_GAP) or 1
-        factor_y = int(height / size[1] / ELA_REDUCING_GAP) or 1
-        reduced = Image.new("RGB", (math.ceil(width / factor_x), math.ceil(height / factor_y)))
-        rows = factor_y * max(1, STRIP_PIXELS // (width * factor_y))
-        for top in range(0, height, rows):
-            strip = _strip_picture(difference[top : top + rows])
-            reduced.paste(
-                strip.reduce((factor_x, factor_y)) if (factor_x, factor_y) != (1, 1) else strip, (0, top // factor_y)
-            )
-        box = (0, 0, width / factor_x, height / factor_y)
-        preview = reduced.resize(size, Image.Resampling.LANCZOS, box=box)
-    visible = preview.point([min(255, round(value * scale)) for value in range(256)] * len(preview.getbands()))
-    if turn is not None:
-        visible = visible.transpose(turn)
-    return visible
+    reduced = difference if size is None else cv2.resize(difference, size, interpolation=cv2.INTER_AREA)
+    brighter = np.array([min(255, round(value * scale)) for value in range(256)], dtype=np.uint8)
+    preview = Image.fromarray(cv2.cvtColor(cv2.LUT(reduced, brighter), cv2.COLOR_BGR2RGB))
+    return preview.transpose(turn) if turn is not None else preview
+
+
+def _write_png(picture: Image.Image, icc_profile: bytes | None, path: Path) -> None:
+    """Save an RGB picture as PNG, with the photo's ICC profile when it is one for RGB (so that a browser shows the
+    differences in the photo's colours); a profile libpng refuses (a damaged one) is left out.
+
+    No PNG filter, and deflate's run-length strategy: error level differences are noise-like, which the filters
+    (Pillow's default tries five on every row) only make harder to compress. Against Pillow's save at level 1
+    this takes 40% of the time for a file 20 to 40% smaller, with the same pixels."""
+    pixels = cv2.cvtColor(np.asarray(picture), cv2.COLOR_RGB2BGR)
+    params = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE]
+    params += [cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
+    encoded = None
+    if icc_profile and icc_profile[16:20] == b"RGB ":
+        with contextlib.suppress(cv2.error):
+            profile = [np.frombuffer(icc_profile, dtype=np.uint8)]
+            ok, encoded = cv2.imencodeWithMetadata(".png", pixels, [cv2.IMAGE_METADATA_ICCP], profile, params)
+            encoded = encoded if ok else None
+    if encoded is None:
+        ok, encoded = cv2.imencode(".png", pixels, params)
+        if not ok:
+            raise ExtractionFailed("The error level image could not be written as PNG.")
+    path.write_bytes(encoded.tobytes())
 
 
 def _preview_size(width: int, height: int) -> tuple[int, int] | None:
