@@ -84,8 +84,10 @@ def original_of(item: MediaItem) -> StoredFile:
 def forget_derived(item: MediaItem, extractor: str) -> None:
     """Before a reader rewrites its files: drop their records, so that a check in between finds
     nothing missing; a damaged one is being regenerated, so its mark and flags go too."""
+    rows = StoredFile.objects.filter(media_item=item, role=StoredFile.Role.DERIVED, extractor=extractor)
+    if not rows.exists():
+        return  # a file's first reading: one query, where the deletion below takes three
     with transaction.atomic():
-        rows = StoredFile.objects.filter(media_item=item, role=StoredFile.Role.DERIVED, extractor=extractor)
         for damaged in rows.filter(damaged_at__isnull=False):
             mark_repaired(damaged, by=None, how=f"the {extractor} reader runs again and writes it anew")
         rows.delete()
