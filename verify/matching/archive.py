@@ -26,8 +26,8 @@ from workers.extractors.imaging import DECODE_ERRORS, to_rgb
 log = logging.getLogger(__name__)
 
 UNSIGNED = (1 << 64) - 1
-# Rows stored since the table's MultiIndex was built are scanned one by one at each lookup, which takes about
-# 10 ms for this many against a photo's query hashes; past it the MultiIndex is built again with them.
+# Rows stored since the table's MultiIndex was built are scanned one by one at each lookup: this many add about
+# 1.2 ms to a photo's lookup (bench/matching_scale.py); past it the MultiIndex is built again with them.
 RECENT_ROWS = 20_000
 THUMBNAIL = "thumb.jpg"
 
