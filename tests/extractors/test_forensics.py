@@ -209,7 +209,15 @@ def test_libjpeg_turbos_own_decode_reads_every_file_as_pillows_decode_does(corpu
     jpeg = save(tmp_path, make_scene(seed=9), "whole.jpg", quality=85)
     cut = tmp_path / "cut.jpg"
     cut.write_bytes(jpeg.read_bytes()[: jpeg.stat().st_size * 2 // 3])
-    files += [grey, jpeg, cut]
+    odd = make_scene(seed=10).resize((333, 251), Image.Resampling.BILINEAR)
+    kinds = [
+        save(tmp_path, odd, "progressive.jpg", quality=70, progressive=True),
+        save(tmp_path, odd, "444.jpg", quality=95, subsampling=0),
+        save(tmp_path, odd, "422.jpg", quality=60, subsampling=1),
+        save(tmp_path, odd, "restarts.jpg", quality=85, restart_marker_blocks=4),
+        save(tmp_path, odd.convert("CMYK"), "cmyk.jpg", quality=85),
+    ]
+    files += [grey, jpeg, cut, *kinds]
     decoded_by_turbo = []
     turbo_pixels = forensics._turbo_pixels
 
@@ -227,8 +235,11 @@ def test_libjpeg_turbos_own_decode_reads_every_file_as_pillows_decode_does(corpu
         assert outcome(path, tmp_path / "pillow" / str(number)) == fast[path], path.name
     assert fast[cut][0] == "ExtractionFailed" and "truncated" in fast[cut][1]
     assert fast[grey][0]["recompression"]["estimated_quality"] == 80
-    assert {"grey.jpg", "whole.jpg", "DSCN0010.jpg", "Nexus 4.jpg"} <= set(decoded_by_turbo)
-    assert "cut.jpg" not in decoded_by_turbo
+    assert {"grey.jpg", "whole.jpg", "DSCN0010.jpg", "Nexus 4.jpg", "progressive.jpg", "444.jpg", "422.jpg"} <= set(
+        decoded_by_turbo
+    )
+    assert "restarts.jpg" in decoded_by_turbo
+    assert not {"cut.jpg", "cmyk.jpg"} & set(decoded_by_turbo)
 
 
 def test_its_luminance_from_the_ela_decode_reads_as_a_decode_of_the_y_channel(corpus, tmp_path):
