@@ -66,12 +66,10 @@ VERSION = "5"
 KINDS = frozenset({"photo"})
 
 ELA_QUALITY = 90
-# ELA compares the photo with its re-save; held as Pillow images (4 bytes a pixel) that is three
-# full-size copies, so the photo is copied into a numpy array (3 bytes), the re-save's pixels are taken
-# off it a strip at a time and the preview is reduced from it strip by strip: about 200 MB above the
-# process at this cap. Larger photos (a 48-MP phone
-# shot, a 61-MP camera) are scaled down below it first, which blurs their compression traces; JPEGs are
-# decoded at 1/2, 1/4 or 1/8 scale where that suffices.
+# ELA compares the photo with its re-save, both held as numpy arrays of 3 bytes a pixel (Pillow's images take
+# 4): two arrays of 75 MB and the re-save's bytes at this cap. Larger photos (a 48-MP phone shot, a 61-MP camera) are
+# scaled down below it first, which blurs their compression traces; JPEGs are decoded at 1/2, 1/4 or 1/8
+# scale where that suffices.
 ELA_MAX_PIXELS = 25_000_000
 # A larger photo is analysed on a copy of at most this size, made by a whole-factor reduction after a
 # reduced-scale decode where the format allows it, so the full-size pixels and the copy stay small.
@@ -208,7 +206,7 @@ def _turbo_pixels(image: Image.Image, path: Path) -> np.ndarray | None:
     must decode it: any JPEG that is not greyscale or YCbCr/RGB, and any that libjpeg warns about at all.
 
     This is Pillow's own decode (the same libjpeg-turbo arithmetic, pixel for pixel), without Pillow's
-    4-byte pixels and the copy into an array they need, about 40% of a full decode. It is strict: a
+    4-byte pixels and the copy into an array they need, which together cost about 40% more. It is strict: a
     truncated or damaged file, which Pillow may refuse or read with gaps, goes to Pillow, whose outcome
     (its error, or its reading) the reviewer gets as before.
     """
