@@ -43,9 +43,9 @@ class _RegionArchive:
         self.forget()
 
     def forget(self) -> None:
-        self.index = MultiIndex(np.empty(0, np.uint64), np.empty(0, np.int64), np.empty(0, np.int16))
+        self.index = MultiIndex.empty()
         self._built = (0, 0)  # the rows the MultiIndex holds, and the newest id among them
-        self.recent = ScannedRows(np.empty(0, np.uint64), np.empty(0, np.int64), np.empty(0, np.int16))
+        self.recent = ScannedRows.empty()
         self._recent_state: tuple | None = None
 
     def current(self) -> LayeredIndex:
@@ -59,7 +59,7 @@ class _RegionArchive:
                 ids, *columns = _columns(rows)
                 self.index = MultiIndex(*columns)
                 self._built = (len(ids), int(ids.max(initial=0)))
-                self.recent, self._recent_state = ScannedRows(*_columns(rows.none())[1:]), None
+                self.recent, self._recent_state = ScannedRows.empty(), None
             elif (state["n"], state["newest"]) != self._recent_state:
                 self.recent = ScannedRows(*_columns(rows.filter(pk__gt=top))[1:])
                 self._recent_state = (state["n"], state["newest"])

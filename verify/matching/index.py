@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
+from typing import Self
 
 import numpy as np
 
@@ -63,13 +64,27 @@ class Hits:
         )
 
 
-class MultiIndex:
-    """Unsigned 64-bit hashes, each with the item it belongs to and a region code, searchable by distance."""
+class HashRows:
+    """Unsigned 64-bit hashes, each with the item it belongs to and a region code."""
 
     def __init__(self, values: np.ndarray, owners: np.ndarray, regions: np.ndarray):
         self.values = np.ascontiguousarray(values, dtype=np.uint64)
         self.owners = np.ascontiguousarray(owners, dtype=np.int64)
         self.regions = np.ascontiguousarray(regions, dtype=np.int16)
+
+    @classmethod
+    def empty(cls) -> Self:
+        return cls(np.empty(0, np.uint64), np.empty(0, np.int64), np.empty(0, np.int16))
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+class MultiIndex(HashRows):
+    """Hashes searchable by distance through a table per piece of the hash (see the module's docstring)."""
+
+    def __init__(self, values: np.ndarray, owners: np.ndarray, regions: np.ndarray):
+        super().__init__(values, owners, regions)
         self._orders = []
         self._starts = []
         for chunk in range(CHUNKS):
@@ -88,9 +103,6 @@ class MultiIndex:
     def _piece(values: np.ndarray, chunk: int) -> np.ndarray:
         shift, width = PIECES[chunk]
         return ((values >> np.uint64(shift)) & np.uint64((1 << width) - 1)).astype(np.int64)
-
-    def __len__(self) -> int:
-        return len(self.values)
 
     @property
     def nbytes(self) -> int:
@@ -129,18 +141,10 @@ class MultiIndex:
         return self._orders[chunk][offsets + np.arange(total)], positions
 
 
-class ScannedRows:
+class ScannedRows(HashRows):
     """A few hashes, searched by comparing every one with every query hash: the rows stored since a MultiIndex
-    was built, which a lookup reads in well under a millisecond for thousands of them, where building their own
-    piece tables (2**22 entries each) would cost more than the lookup."""
-
-    def __init__(self, values: np.ndarray, owners: np.ndarray, regions: np.ndarray):
-        self.values = np.ascontiguousarray(values, dtype=np.uint64)
-        self.owners = np.ascontiguousarray(owners, dtype=np.int64)
-        self.regions = np.ascontiguousarray(regions, dtype=np.int16)
-
-    def __len__(self) -> int:
-        return len(self.values)
+    was built (20,000 of them add about 1.2 ms to a lookup of 16 hashes, bench/matching_scale.py), where
+    building their own piece tables (2**22 entries each) would cost more than the lookups."""
 
     def search(self, queries: np.ndarray, max_distance: int) -> Hits:
         """Every row within `max_distance` bits of one of `queries` (unsigned 64-bit), once per query hash."""
